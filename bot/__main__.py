@@ -1,0 +1,168 @@
+"""The ``newsbot`` command: run | chat | import | export | backup | stats."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import ConfigError, Settings, load_settings
+from storage import ImportReport, NewsbotError, Store, import_sources
+from storage.ingest import article_record
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="A Telegram bot for a news desk's articles, summaries, timelines and "
+        "comments. The database is NEWSBOT_DB (default newsbot.sqlite3).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="run the bot (polling, or a webhook when WEBHOOK_URL is set)")
+    chat = commands.add_parser(
+        "chat", help="talk to the bot in this terminal, offline, against the local database"
+    )
+    chat.add_argument(
+        "--script",
+        metavar="FILE",
+        help="run the lines of FILE and print the transcript ('-' reads standard input)",
+    )
+    chat.add_argument("--group", action="store_true", help="talk in a group instead of privately")
+    imp = commands.add_parser("import", help="import articles from files, folders or feed URLs")
+    imp.add_argument("sources", nargs="+", metavar="PATH_OR_URL")
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    exp = commands.add_parser("export", help="write every article as JSON Lines")
+    exp.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    backup = commands.add_parser("backup", help="make an online backup of the database")
+    backup.add_argument("path", metavar="PATH")
+    commands.add_parser("stats", help="counts of articles, comments, users and moderation")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(require_token=args.command == "run")
+    except ConfigError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        if args.command == "run":
+            from bot.app import run_bot
+
+            run_bot(settings)
+            return EXIT_OK
+        if args.command == "chat":
+            from bot.terminal import run_chat
+
+            return asyncio.run(run_chat(settings, script=args.script, group=args.group))
+        return asyncio.run(_storage_command(args, settings))
+    except NewsbotError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _storage_command(args: argparse.Namespace, settings: Settings) -> int:
+    store = await Store.open(settings.db_path)
+    try:
+        if args.command == "import":
+            return await _import(store, args.sources, quiet=args.quiet)
+        if args.command == "export":
+            return await _export(store, args.output)
+        if args.command == "backup":
+            await store.backup(args.path)
+            print(f"backed up {settings.db_path} to {args.path}")
+            return EXIT_OK
+        stats = await store.stats()
+        width = max(len(key) for key in stats)
+        for key, value in stats.items():
+            print(f"{key.replace('_', ' '):<{width}}  {value}")
+        return EXIT_OK
+    finally:
+        await store.close()
+
+
+class _ProgressBar:
+    """A one-line progress bar on a terminal; silent when output is not a terminal."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled and stream.isatty()
+        self.drawn = False
+
+    def __call__(self, done: int, total: int, report: ImportReport) -> None:
+        if not self.enabled or total < 2:
+            return
+        width = 30
+        filled = width * done // total
+        bar = "#" * filled + "." * (width - filled)
+        self.stream.write(f"\r[{bar}] {done}/{total} sources  {report.closing_line()}")
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+
+
+async def _import(store: Store, sources: Sequence[str], *, quiet: bool) -> int:
+    bar = _ProgressBar(sys.stderr, enabled=not quiet)
+    try:
+        report = await import_sources(store, sources, progress=bar)
+    finally:
+        bar.close()
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for error in report.errors:
+        print(f"error: {error}", file=sys.stderr)
+    print(report.closing_line())
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+async def _export(store: Store, output: str | None) -> int:
+    if output is None:
+        count = await _write_export(store, sys.stdout)
+    else:
+        target = Path(output)
+        # Write beside the target and rename, so a failed export leaves no half file.
+        fd, tmp = tempfile.mkstemp(prefix=".export-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as stream:
+                count = await _write_export(store, stream)
+            os.replace(tmp, target)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    print(f"exported {count} articles", file=sys.stderr)
+    return EXIT_OK
+
+
+async def _write_export(store: Store, stream: TextIO) -> int:
+    count = 0
+    async for article, timeline, comments, source_key in store.export_rows():
+        record = article_record(article, timeline, comments, source_key)
+        stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+        count += 1
+    stream.flush()
+    return count
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,225 @@
+"""Reading commands: /start /help /latest /article /summary /timeline /search, and buttons."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot import keyboards, render
+from bot.context import NewsContext
+from bot.handlers.common import (
+    argument_text,
+    chat_id_of,
+    find_article,
+    in_group,
+    parse_int,
+    reply,
+)
+from storage.models import Article
+
+LATEST_DEFAULT = 5
+LATEST_MAX = 20
+SEARCH_LIMIT = 8
+TOPIC_EVENTS = 40
+
+# (command, arguments, what it does, example); the menus and /help are built from these.
+COMMANDS: list[tuple[str, str, str, str]] = [
+    ("start", "", "welcome, or open an article from a link", "/start"),
+    ("help", "", "what the bot does, with examples", "/help"),
+    ("latest", "[N]", "the newest articles", "/latest 5"),
+    ("article", "ID_OR_SLUG", "an article's card with its buttons", "/article 1"),
+    ("summary", "ID", "an article's summary", "/summary 1"),
+    ("timeline", "ID_OR_TOPIC", "dated events of an article or a topic", "/timeline china"),
+    ("comments", "ID [PAGE]", "read an article's comments", "/comments 1 2"),
+    ("comment", "ID TEXT", "post a comment", "/comment 1 Well reported."),
+    ("reply", "CID TEXT", "reply to a comment", "/reply 3 I agree."),
+    ("delete", "CID", "delete your own comment", "/delete 3"),
+    ("search", "WORDS", "search articles and comments", "/search missile drills"),
+    ("subscribe", "", "get new articles in this chat", "/subscribe"),
+    ("unsubscribe", "", "stop getting new articles", "/unsubscribe"),
+    ("cancel", "", "stop writing a comment", "/cancel"),
+]
+# Moderation, for the ids in ADMIN_IDS anywhere and a group's admins in their group.
+MODERATOR_COMMANDS: list[tuple[str, str, str, str]] = [
+    ("hide", "CID", "hide a comment", "/hide 3"),
+    ("unhide", "CID", "show a hidden comment again", "/unhide 3"),
+    ("ban", "[USER_ID]", "ban a user from commenting (reply to them)", "/ban 12345"),
+    ("unban", "USER_ID", "let a banned user comment again", "/unban 12345"),
+    ("scope", "public|group", "who sees this group's new comments", "/scope public"),
+]
+
+
+def help_text() -> str:
+    """Every command with its arguments and an example."""
+    lines = [
+        "<b>newsbot</b> serves the news desk's articles: each one's summary, the timeline "
+        "of the events it reports, and its comment section.",
+        "",
+    ]
+    for name, args, does, example in COMMANDS:
+        usage = f"/{name} {args}".rstrip()
+        lines.append(f"{render.esc(usage)} — {does}. <code>{render.esc(example)}</code>")
+    lines += ["", "<b>Moderators</b>"]
+    for name, args, does, example in MODERATOR_COMMANDS:
+        usage = f"/{name} {args}".rstrip()
+        lines.append(f"{render.esc(usage)} — {does}. <code>{render.esc(example)}</code>")
+    lines += [
+        "",
+        "You can also reply to an article card or a comment to comment on it, and type "
+        "@ and the bot's name in any chat to share an article.",
+    ]
+    return "\n".join(lines)
+
+
+async def send_article_card(update: Update, context: NewsContext, article: Article) -> None:
+    """Reply with an article card: title, date, summary and its buttons."""
+    count = await context.store.comment_count(article.id, chat_id_of(update))
+    await reply(
+        update,
+        render.article_card(article, count),
+        keyboards.article_buttons(article.id, count),
+    )
+
+
+async def start(update: Update, context: NewsContext) -> None:
+    """Welcome the reader, or open the article named by a deep link (``/start a12``)."""
+    payload = context.args[0] if context.args else ""
+    if payload.startswith("a") and (article_id := parse_int(payload[1:])) is not None:
+        article = await context.store.article(article_id)
+        if article is not None:
+            await send_article_card(update, context, article)
+            return
+        await reply(update, "That article link is no longer valid. Here is what is new:")
+        await latest(update, context)
+        return
+    user = update.effective_user
+    name = render.esc(user.first_name) if user else "there"
+    await reply(
+        update,
+        f"Hello, {name}! I serve the news desk's articles: summaries, timelines of the "
+        "events they report, and their comment sections.\n\n"
+        "Try /latest for the newest articles, /search WORDS to find one, or /help for "
+        "every command.",
+    )
+
+
+async def show_help(update: Update, context: NewsContext) -> None:
+    """List every command with an example."""
+    await reply(update, help_text())
+
+
+async def latest(update: Update, context: NewsContext) -> None:
+    """List the newest articles, one line each, with buttons to open them."""
+    raw = context.args[0] if context.args else ""
+    count = LATEST_DEFAULT
+    if raw:
+        parsed = parse_int(raw, low=1, high=LATEST_MAX)
+        if parsed is None or len(context.args or ()) > 1:
+            await reply(update, f"Usage: /latest [N], with N from 1 to {LATEST_MAX}.")
+            return
+        count = parsed
+    articles = await context.store.latest(count)
+    await reply(update, render.latest_text(articles), keyboards.latest_buttons(articles))
+
+
+async def _article_from_args(update: Update, context: NewsContext, usage: str) -> Article | None:
+    """The article named by the first argument, or a reply saying what is wrong."""
+    raw = argument_text(update).split(maxsplit=1)
+    if not raw:
+        await reply(update, f"Usage: {usage}. Find ids with /latest or /search.")
+        return None
+    article = await find_article(context, raw[0])
+    if article is None:
+        await reply(
+            update,
+            f"No article “{render.esc(raw[0][:64])}”. Find one with /latest or /search.",
+        )
+    return article
+
+
+async def show_article(update: Update, context: NewsContext) -> None:
+    """Reply with an article card: title, date, summary and its buttons."""
+    article = await _article_from_args(update, context, "/article ID_OR_SLUG, e.g. /article 1")
+    if article is not None:
+        await send_article_card(update, context, article)
+
+
+async def show_summary(update: Update, context: NewsContext) -> None:
+    """Reply with an article's summary."""
+    article = await _article_from_args(update, context, "/summary ID, e.g. /summary 1")
+    if article is not None:
+        await reply(update, render.summary_text(article))
+
+
+async def show_timeline(update: Update, context: NewsContext) -> None:
+    """Reply with an article's timeline, or the merged timeline of a topic."""
+    wanted = argument_text(update)
+    if not wanted:
+        topics = await context.store.popular_tags(8)
+        hint = f" Topics: {render.esc(', '.join(topics))}." if topics else ""
+        await reply(update, f"Usage: /timeline ID_OR_TOPIC, e.g. /timeline 1.{hint}")
+        return
+    article = await find_article(context, wanted)
+    if article is not None:
+        await send_timeline(update, context, article)
+        return
+    topic = wanted.lstrip("#").strip().lower()
+    events = await context.store.topic_timeline(topic, limit=TOPIC_EVENTS)
+    if not events:
+        topics = await context.store.popular_tags(8)
+        hint = f" Topics: {render.esc(', '.join(topics))}." if topics else ""
+        await reply(update, f"No article or topic “{render.esc(wanted[:64])}”.{hint}")
+        return
+    article_ids = list(dict.fromkeys(item.article_id for item in events))[:8]
+    await reply(
+        update,
+        render.topic_timeline_text(topic, events),
+        keyboards.open_buttons(article_ids, label="Article"),
+    )
+
+
+async def send_timeline(update: Update, context: NewsContext, article: Article) -> None:
+    """Send an article's timeline."""
+    events = await context.store.timeline(article.id)
+    await reply(update, render.timeline_text(article, events))
+
+
+async def search(update: Update, context: NewsContext) -> None:
+    """Full-text search over titles, bodies and the comments this chat may see."""
+    words = argument_text(update)
+    if not words.strip() or not any(ch.isalnum() for ch in words):
+        await reply(update, "Usage: /search WORDS, e.g. /search missile drills")
+        return
+    hits = await context.store.search(words, chat_id_of(update), limit=SEARCH_LIMIT)
+    await reply(
+        update,
+        render.search_text(words, hits),
+        keyboards.open_buttons([hit.article_id for hit in hits]),
+    )
+
+
+async def unknown_command(update: Update, context: NewsContext) -> None:
+    """Answer a command the bot does not know with a pointer to /help.
+
+    Another bot's command (``/cmd@OtherBot``) passes by; in a group, so does an
+    unknown command not addressed to this bot by name, which may be for another bot.
+    """
+    message = update.effective_message
+    word = (message.text or "").split(maxsplit=1)[0] if message and message.text else ""
+    _, _, addressee = word.partition("@")
+    mine = addressee.lower() == (context.bot.username or "").lower()
+    if (addressee and not mine) or (in_group(update) and not mine):
+        return
+    await reply(update, "I don't know that command. /help lists what I can do.")
+
+
+async def edit_or_ignore(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:
+    """Edit the pressed message in place; pressing the page it shows changes nothing."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc):
+            raise

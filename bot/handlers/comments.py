@@ -1,0 +1,388 @@
+"""Comment sections: reading them, and posting, replying, editing and deleting through the chat.
+
+Ways to comment, all ending in ``post_comment``:
+
+* ``/comment ID TEXT`` and ``/reply CID TEXT``;
+* the Comment (or Reply) button, which asks with a ForceReply prompt and takes
+  the next message from that user in that chat (``/cancel`` stops it, and it
+  lapses after ``PROMPT_TIMEOUT`` seconds);
+* a reply to the bot's article card, or to a message that shows one comment.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import ForceReply, Message, Update, User
+from telegram.constants import ChatType
+
+from bot import keyboards, render
+from bot.context import NewsContext
+from bot.handlers.articles import edit_or_ignore
+from bot.handlers.common import argument_text, chat_id_of, find_article, in_group, parse_int, reply
+from storage.models import Comment, Visibility
+
+WAITING_FOR_COMMENT = "waiting_for_comment"
+PROMPT_TIMEOUT = 10 * 60
+RATE_WINDOW = 60
+DUPLICATE_WINDOW = 60
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2028\u2029\ufeff]")
+_COMMAND_PREFIX = re.compile(r"^/(comment|reply)(@\w+)?\s+\S+\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A Comment or Reply button was pressed: the next message from the user is the text."""
+
+    article_id: int
+    parent_id: int | None
+    since: float
+
+
+def iso(seconds: float) -> str:
+    """Seconds since the epoch as the store's UTC timestamp format."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def display_name(user: User) -> str:
+    """A user's name as shown on their comments: full name, else @username."""
+    name = " ".join(user.full_name.split())
+    name = _CONTROL.sub("", name).strip()
+    if not name and user.username:
+        name = f"@{user.username}"
+    return name[:64] or f"user {user.id}"
+
+
+def clean_text(text: str) -> str:
+    """Strip control characters and surrounding blank space; keep line breaks."""
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip()
+
+
+def _pending(context: NewsContext) -> dict[int, Pending]:
+    user_data: dict[Any, Any] = context.user_data if context.user_data is not None else {}
+    waiting: dict[int, Pending] = user_data.setdefault(WAITING_FOR_COMMENT, {})
+    return waiting
+
+
+def _visibility_for(update: Update, scope: str) -> Visibility:
+    """Group comments stay in their group unless the group chose public; others are public."""
+    if in_group(update) and scope != "public":
+        return "group"
+    return "public"
+
+
+# ---------------------------------------------------------------------- reading
+
+
+async def send_comment_page(
+    update: Update, context: NewsContext, article_id: int, page: int, *, edit: bool = False
+) -> None:
+    """Show a page of comments; from Prev / Next, edit the pressed message in place."""
+    query = update.callback_query
+    title = await context.store.article_title(article_id)
+    if title is None:
+        if query:
+            await query.answer("That article is no longer available.")
+        else:
+            await reply(update, f"No article {article_id}. Find one with /latest or /search.")
+        return
+    result = await context.store.comment_page(article_id, page, chat_id_of(update))
+    parts = render.comments_text(title, result)
+    markup = keyboards.page_buttons(article_id, result.page, result.pages)
+    if query:
+        await query.answer()
+    if edit and query and len(parts) == 1:
+        await edit_or_ignore(update, parts[0], markup)
+    else:
+        await reply(update, parts, markup)
+
+
+async def show_comments(update: Update, context: NewsContext) -> None:
+    """``/comments ID [PAGE]``: a page of an article's comments, replies under parents."""
+    args = context.args or []
+    if not args or len(args) > 2:
+        await reply(update, "Usage: /comments ID [PAGE], e.g. /comments 1 2")
+        return
+    article = await find_article(context, args[0])
+    if article is None:
+        await reply(
+            update, f"No article “{render.esc(args[0][:64])}”. Find one with /latest or /search."
+        )
+        return
+    page = 1
+    if len(args) == 2:
+        parsed = parse_int(args[1])
+        if parsed is None:
+            await reply(update, "The page must be a number, e.g. /comments 1 2")
+            return
+        page = parsed
+    await send_comment_page(update, context, article.id, page)
+
+
+# ---------------------------------------------------------------------- writing
+
+
+async def comment_command(update: Update, context: NewsContext) -> None:
+    """``/comment ID TEXT`` posts a comment; ``/comment ID`` asks for the text."""
+    raw = argument_text(update)
+    target, _, text = raw.partition(" ") if " " in raw else (raw, "", "")
+    if "\n" in target:
+        target, _, rest = target.partition("\n")
+        text = rest + (" " + text if text else "")
+    if not target:
+        await reply(update, "Usage: /comment ID TEXT, e.g. /comment 1 Well reported.")
+        return
+    article = await find_article(context, target)
+    if article is None:
+        await reply(
+            update, f"No article “{render.esc(target[:64])}”. Find one with /latest or /search."
+        )
+        return
+    if not text.strip():
+        await ask_for_comment(update, context, article.id)
+        return
+    await post_comment(update, context, article.id, None, text)
+
+
+async def reply_command(update: Update, context: NewsContext) -> None:
+    """``/reply CID TEXT`` answers a comment; the reply is threaded under it."""
+    raw = argument_text(update)
+    target, _, text = raw.partition(" ")
+    if "\n" in target:
+        target, _, rest = target.partition("\n")
+        text = rest + (" " + text if text else "")
+    comment_id = parse_int(target)
+    if comment_id is None:
+        await reply(update, "Usage: /reply CID TEXT, e.g. /reply 3 I agree.")
+        return
+    parent = await _readable_comment(update, context, comment_id)
+    if parent is None:
+        return
+    if not text.strip():
+        await ask_for_comment(update, context, parent.article_id, parent_id=parent.id)
+        return
+    await post_comment(update, context, parent.article_id, parent.id, text)
+
+
+async def _readable_comment(
+    update: Update, context: NewsContext, comment_id: int
+) -> Comment | None:
+    """A comment this chat may see, or a reply saying there is none."""
+    comment = await context.store.comment(comment_id)
+    if comment is None or not context.store.visible_in(comment, chat_id_of(update)):
+        await reply(update, f"No comment #{comment_id} here. Comment ids are shown in /comments.")
+        return None
+    return comment
+
+
+async def ask_for_comment(
+    update: Update, context: NewsContext, article_id: int, parent_id: int | None = None
+) -> None:
+    """Ask for the comment's text with a ForceReply prompt and wait for the next message."""
+    query = update.callback_query
+    chat = update.effective_chat
+    user = update.effective_user
+    title = await context.store.article_title(article_id)
+    if title is None or chat is None or user is None:
+        if query:
+            await query.answer("That article is no longer available.")
+        return
+    if query:
+        await query.answer()
+    _pending(context)[chat.id] = Pending(article_id, parent_id, context.now())
+    what = f"a reply to comment #{parent_id}" if parent_id else "your comment"
+    mention = ""
+    if chat.type != ChatType.PRIVATE:
+        # ForceReply with selective=True reaches only users mentioned in the prompt.
+        mention = f'<a href="tg://user?id={user.id}">{render.esc(display_name(user))}</a>, '
+    await reply(
+        update,
+        f"{mention}send {what} on “{render.esc(title)}” as your next message. /cancel stops.",
+        ForceReply(selective=True, input_field_placeholder="Your comment"),  # type: ignore[arg-type]
+    )
+
+
+async def cancel(update: Update, context: NewsContext) -> None:
+    """``/cancel``: stop waiting for a comment's text."""
+    chat_id = chat_id_of(update)
+    waiting = _pending(context)
+    if chat_id is not None and waiting.pop(chat_id, None) is not None:
+        await reply(update, "Cancelled: nothing was posted.")
+    else:
+        await reply(update, "Nothing to cancel.")
+
+
+async def on_text(update: Update, context: NewsContext) -> None:
+    """A plain message: the awaited comment, a reply to a card or comment, or a hint."""
+    message = update.message
+    chat = update.effective_chat
+    if message is None or chat is None or message.text is None:
+        return
+    target = _reply_target(message, context.bot.id)
+    if target is not None:
+        _pending(context).pop(chat.id, None)
+        if target.action == keyboards.WRITE:
+            await post_comment(update, context, target.args[0], None, message.text)
+        else:
+            parent = await _readable_comment(update, context, target.args[0])
+            if parent is not None:
+                await post_comment(update, context, parent.article_id, parent.id, message.text)
+        return
+    pending = _pending(context).pop(chat.id, None)
+    if pending is not None:
+        if context.now() - pending.since <= PROMPT_TIMEOUT:
+            await post_comment(
+                update, context, pending.article_id, pending.parent_id, message.text
+            )
+            return
+        if chat.type == ChatType.PRIVATE or _replies_to_bot(message, context.bot.id):
+            await reply(
+                update,
+                "The wait for your comment ran out after 10 minutes, so nothing was posted. "
+                "Press Comment again to write one.",
+            )
+        return
+    if chat.type == ChatType.PRIVATE:
+        await reply(
+            update,
+            "To comment, press Comment under an article, reply to an article card, or send "
+            "/comment ID TEXT. /help lists everything.",
+        )
+
+
+def _replies_to_bot(message: Message, bot_id: int) -> bool:
+    replied = message.reply_to_message
+    return bool(replied and replied.from_user and replied.from_user.id == bot_id)
+
+
+def _reply_target(message: Message, bot_id: int) -> keyboards.ButtonData | None:
+    """The article or comment a reply to one of the bot's messages is about."""
+    if not _replies_to_bot(message, bot_id):
+        return None
+    assert message.reply_to_message is not None
+    return keyboards.reply_target(message.reply_to_message.reply_markup)
+
+
+async def _refusal(context: NewsContext, article_id: int, user: User, body: str) -> str | None:
+    """Why this comment cannot be posted, or None when it can."""
+    settings = context.settings
+    if not body:
+        return "An empty comment was not posted. Write some text."
+    if len(body) > settings.comment_max_length:
+        return (
+            f"Your comment is {len(body)} characters; the limit is "
+            f"{settings.comment_max_length}. Shorten it and send it again."
+        )
+    stored_user = await context.store.user(user.id)
+    if stored_user is not None and stored_user.banned:
+        return "You are banned from commenting."
+    now = context.now()
+    recent = await context.store.recent_comment_count(user.id, iso(now - RATE_WINDOW))
+    if recent >= settings.comment_rate_per_minute:
+        return (
+            f"Slow down: at most {settings.comment_rate_per_minute} comments a minute. "
+            "Try again in a minute."
+        )
+    if await context.store.is_duplicate(user.id, article_id, body, iso(now - DUPLICATE_WINDOW)):
+        return "You just posted that same comment here."
+    return None
+
+
+async def post_comment(
+    update: Update,
+    context: NewsContext,
+    article_id: int,
+    parent_id: int | None,
+    text: str,
+) -> None:
+    """Check, store and confirm a comment; the store commits before the confirmation."""
+    message = update.effective_message
+    chat = update.effective_chat
+    user = update.effective_user
+    if message is None or chat is None or user is None:
+        return
+    already = await context.store.comment_by_message(chat.id, message.message_id)
+    if already is not None:
+        return  # a redelivered update: stored and confirmed the first time
+    title = await context.store.article_title(article_id)
+    if title is None:
+        await reply(update, "That article is no longer available.")
+        return
+    body = clean_text(text)
+    refusal = await _refusal(context, article_id, user, body)
+    if refusal is not None:
+        await reply(update, refusal)
+        return
+    await context.store.save_user(user.id, display_name(user))
+    scope = "group"
+    if in_group(update):
+        stored_chat = await context.store.save_chat(chat.id, chat.type, chat.title)
+        scope = stored_chat.scope
+    comment, created = await context.store.add_comment(
+        article_id=article_id,
+        parent_id=parent_id,
+        body=body,
+        author=display_name(user),
+        user_id=user.id,
+        chat_id=chat.id,
+        message_id=message.message_id,
+        visibility=_visibility_for(update, scope),
+        now=iso(context.now()),
+    )
+    if not created:
+        return
+    what = f"Reply #{comment.id} to #{parent_id}" if parent_id else f"Comment #{comment.id}"
+    where = " (visible in this group only)" if comment.visibility == "group" else ""
+    await reply(
+        update,
+        f"✅ {what} posted on “{render.esc(title)}”{where}.",
+        keyboards.comment_buttons(article_id, comment.id),
+    )
+
+
+async def on_edit(update: Update, context: NewsContext) -> None:
+    """Editing the Telegram message a comment came from edits the comment."""
+    message = update.edited_message
+    user = update.effective_user
+    if message is None or user is None or message.text is None:
+        return
+    comment = await context.store.comment_by_message(message.chat_id, message.message_id)
+    if comment is None or comment.user_id != user.id or comment.status != "visible":
+        return
+    body = clean_text(_COMMAND_PREFIX.sub("", message.text, count=1))
+    if body == comment.body:
+        return
+    if not body:
+        await reply(update, f"Comment #{comment.id} was not changed: it cannot be empty.")
+        return
+    if len(body) > context.settings.comment_max_length:
+        await reply(
+            update,
+            f"Comment #{comment.id} was not changed: the limit is "
+            f"{context.settings.comment_max_length} characters.",
+        )
+        return
+    await context.store.edit_comment(comment.id, body, now=iso(context.now()))
+    await reply(update, f"✏️ Comment #{comment.id} updated.")
+
+
+async def delete_comment(update: Update, context: NewsContext) -> None:
+    """``/delete CID``: an author deletes their own comment (replies stay, under a placeholder)."""
+    user = update.effective_user
+    comment_id = parse_int(argument_text(update))
+    if comment_id is None or user is None:
+        await reply(update, "Usage: /delete CID, e.g. /delete 3 (your own comments only).")
+        return
+    comment = await context.store.comment(comment_id)
+    if comment is None or not context.store.visible_in(comment, chat_id_of(update)):
+        await reply(update, f"No comment #{comment_id} here.")
+        return
+    if comment.user_id != user.id:
+        await reply(update, f"Comment #{comment_id} is not yours; you can delete only your own.")
+        return
+    await context.store.set_comment_status(comment.id, "deleted")
+    await reply(update, f"🗑 Comment #{comment_id} deleted.")

@@ -1,0 +1,76 @@
+"""Small helpers the handlers share: replying in the right place, reading arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+
+from bot.context import NewsContext
+from storage.models import Article
+
+ReplyMarkup = InlineKeyboardMarkup | None
+
+
+async def reply(
+    update: Update,
+    parts: str | Sequence[str],
+    reply_markup: ReplyMarkup = None,
+    *,
+    quote: bool | None = None,
+) -> Message | None:
+    """Send one or more messages where the update came from; buttons go on the last one.
+
+    In a forum topic the reply stays in the topic; after a button press the
+    answer is a new message under the one that was pressed.
+    """
+    message = update.effective_message
+    if message is None:
+        return None
+    if isinstance(parts, str):
+        parts = [parts]
+    if update.callback_query is not None:
+        quote = False
+    sent = None
+    for n, part in enumerate(parts):
+        last = n == len(parts) - 1
+        sent = await message.reply_text(
+            part,
+            reply_markup=reply_markup if last else None,
+            do_quote=quote if n == 0 else False,
+        )
+    return sent
+
+
+def argument_text(update: Update) -> str:
+    """Everything after the command word, with its line breaks kept."""
+    message = update.effective_message
+    text = (message.text or "") if message else ""
+    parts = text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+def chat_id_of(update: Update) -> int | None:
+    """The chat whose view of the comments applies."""
+    return update.effective_chat.id if update.effective_chat else None
+
+
+def in_group(update: Update) -> bool:
+    """Whether the update comes from a group or supergroup."""
+    chat = update.effective_chat
+    return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+def parse_int(text: str, *, low: int = 1, high: int = 2**62) -> int | None:
+    """A whole number in range, or None."""
+    text = text.strip().lstrip("#")
+    if not text.isdecimal() or len(text) > 18:
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+async def find_article(context: NewsContext, id_or_slug: str) -> Article | None:
+    """An article by id or slug (ignoring a leading # on the id)."""
+    return await context.store.find_article(id_or_slug.strip().lstrip("#"))

@@ -1,0 +1,185 @@
+"""Moderation: /hide /unhide /ban /unban /scope, and who may use them.
+
+Moderators are the ids in ADMIN_IDS, everywhere, and a group's own admins in
+that group (asked with getChatMember and remembered for ``ADMIN_CACHE_SECONDS``).
+A group's admins moderate what was posted in their group.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+
+from bot.context import NewsContext
+from bot.handlers.common import argument_text, chat_id_of, in_group, parse_int, reply
+from storage.models import Comment, CommentStatus
+
+ADMIN_CACHE_SECONDS = 5 * 60
+ADMIN_CACHE_KEY = "chat_admins"
+
+
+async def is_group_admin(context: NewsContext, chat_id: int, user_id: int) -> bool:
+    """Whether the user administers the group (cached for a few minutes)."""
+    cache: dict[tuple[int, int], tuple[bool, float]] = context.bot_data.setdefault(
+        ADMIN_CACHE_KEY, {}
+    )
+    now = context.now()
+    cached = cache.get((chat_id, user_id))
+    if cached is not None and now - cached[1] < ADMIN_CACHE_SECONDS:
+        return cached[0]
+    try:
+        member = await context.bot.get_chat_member(chat_id, user_id)
+    except TelegramError:
+        return False
+    admin = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+    cache[(chat_id, user_id)] = (admin, now)
+    return admin
+
+
+async def _moderator(update: Update, context: NewsContext) -> str | None:
+    """'global' for ADMIN_IDS, 'group' for this group's admins, None for everyone else."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None:
+        return None
+    if user.id in context.settings.admin_ids:
+        return "global"
+    if chat.type != ChatType.PRIVATE and await is_group_admin(context, chat.id, user.id):
+        return "group"
+    return None
+
+
+def _within_reach(role: str, comment: Comment, chat_id: int | None) -> bool:
+    return role == "global" or comment.chat_id == chat_id
+
+
+async def _set_status(
+    update: Update, context: NewsContext, status: CommentStatus, action: str
+) -> None:
+    role = await _moderator(update, context)
+    user = update.effective_user
+    if role is None or user is None:
+        await reply(update, "Only moderators can do that.")
+        return
+    comment_id = parse_int(argument_text(update))
+    if comment_id is None:
+        await reply(update, f"Usage: /{action} CID, e.g. /{action} 3")
+        return
+    comment = await context.store.comment(comment_id)
+    chat_id = chat_id_of(update)
+    if comment is None or not _within_reach(role, comment, chat_id):
+        await reply(update, f"No comment #{comment_id} that you can moderate here.")
+        return
+    if comment.status == "deleted":
+        await reply(update, f"Comment #{comment_id} was deleted by its author.")
+        return
+    if comment.status == status:
+        await reply(update, f"Comment #{comment_id} is already {status}.")
+        return
+    await context.store.set_comment_status(comment_id, status)
+    await context.store.record_moderation(user.id, action, comment_id=comment_id, chat_id=chat_id)
+    await reply(
+        update, f"Comment #{comment_id} is now {'hidden' if action == 'hide' else 'shown'}."
+    )
+
+
+async def hide_comment(update: Update, context: NewsContext) -> None:
+    """``/hide CID``: hide a comment from everyone (its replies stay)."""
+    await _set_status(update, context, "hidden", "hide")
+
+
+async def unhide_comment(update: Update, context: NewsContext) -> None:
+    """``/unhide CID``: show a hidden comment again."""
+    await _set_status(update, context, "visible", "unhide")
+
+
+async def _ban_target(update: Update, context: NewsContext) -> tuple[int, str] | None:
+    """The user a /ban or /unban is about: an id argument, or the author of what it replies to."""
+    raw = argument_text(update)
+    if raw:
+        user_id = parse_int(raw)
+        return (user_id, "") if user_id is not None else None
+    message = update.effective_message
+    replied = message.reply_to_message if message else None
+    if replied is None or replied.from_user is None:
+        return None
+    if replied.from_user.id == context.bot.id:
+        # A reply to the bot's comment confirmation: the comment's author.
+        from bot import keyboards
+
+        target = keyboards.reply_target(replied.reply_markup)
+        if target is None or target.action != keyboards.REPLY:
+            return None
+        comment = await context.store.comment(target.args[0])
+        if comment is None or comment.user_id is None:
+            return None
+        return comment.user_id, comment.author
+    return replied.from_user.id, replied.from_user.full_name
+
+
+async def _set_ban(update: Update, context: NewsContext, banned: bool) -> None:
+    action = "ban" if banned else "unban"
+    role = await _moderator(update, context)
+    actor = update.effective_user
+    if role is None or actor is None:
+        await reply(update, "Only moderators can do that.")
+        return
+    target = await _ban_target(update, context)
+    if target is None:
+        await reply(
+            update,
+            f"Usage: reply /{action} to a message of the user, or /{action} USER_ID.",
+        )
+        return
+    user_id, name = target
+    if banned and (user_id in context.settings.admin_ids or user_id == actor.id):
+        await reply(update, "Moderators cannot be banned.")
+        return
+    await context.store.set_banned(user_id, banned, name)
+    await context.store.record_moderation(
+        actor.id, action, user_id=user_id, chat_id=chat_id_of(update)
+    )
+    what = "banned from commenting" if banned else "allowed to comment again"
+    await reply(update, f"User {user_id} is {what}.")
+
+
+async def ban_user(update: Update, context: NewsContext) -> None:
+    """``/ban`` as a reply, or ``/ban USER_ID``: refuse that user's comments."""
+    await _set_ban(update, context, True)
+
+
+async def unban_user(update: Update, context: NewsContext) -> None:
+    """``/unban USER_ID`` (or as a reply): accept that user's comments again."""
+    await _set_ban(update, context, False)
+
+
+async def set_scope(update: Update, context: NewsContext) -> None:
+    """``/scope public|group``: whether this group's new comments are seen everywhere."""
+    chat = update.effective_chat
+    actor = update.effective_user
+    if chat is None or actor is None or not in_group(update):
+        await reply(update, "/scope works in groups: it sets who sees the group's comments.")
+        return
+    if await _moderator(update, context) is None:
+        await reply(update, "Only the group's admins can change its comment scope.")
+        return
+    choice = argument_text(update).lower()
+    if choice not in ("public", "group"):
+        stored = await context.store.save_chat(chat.id, chat.type, chat.title)
+        await reply(
+            update,
+            f"This group's comments are {_scope_words(stored.scope)}. "
+            "Usage: /scope public or /scope group.",
+        )
+        return
+    await context.store.save_chat(chat.id, chat.type, chat.title)
+    await context.store.set_scope(chat.id, "public" if choice == "public" else "group")
+    await context.store.record_moderation(actor.id, f"scope_{choice}", chat_id=chat.id)
+    await reply(update, f"From now on, comments posted here are {_scope_words(choice)}.")
+
+
+def _scope_words(scope: Any) -> str:
+    return "public: every chat sees them" if scope == "public" else "seen in this group only"

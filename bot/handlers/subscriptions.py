@@ -1,0 +1,89 @@
+"""/subscribe and /unsubscribe, and pushing new articles to the chats that asked."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from telegram import Bot, Update
+from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
+
+from bot import keyboards, render
+from bot.context import NewsContext
+from bot.handlers.common import reply
+from bot.handlers.moderation import is_group_admin
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+
+async def _may_change(update: Update, context: NewsContext) -> bool:
+    chat = update.effective_chat
+    user = update.effective_user
+    if chat is None or user is None:
+        return False
+    if chat.type == ChatType.PRIVATE or user.id in context.settings.admin_ids:
+        return True
+    return await is_group_admin(context, chat.id, user.id)
+
+
+async def subscribe(update: Update, context: NewsContext) -> None:
+    """``/subscribe``: push new articles to this chat."""
+    await _set(update, context, True)
+
+
+async def unsubscribe(update: Update, context: NewsContext) -> None:
+    """``/unsubscribe``: stop pushing new articles to this chat."""
+    await _set(update, context, False)
+
+
+async def _set(update: Update, context: NewsContext, subscribed: bool) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    if not await _may_change(update, context):
+        await reply(update, "Only the group's admins can change its subscription.")
+        return
+    stored = await context.store.save_chat(chat.id, chat.type, chat.title)
+    if stored.subscribed == subscribed:
+        state = "already subscribed" if subscribed else "not subscribed"
+        await reply(update, f"This chat is {state}.")
+        return
+    await context.store.set_subscribed(chat.id, subscribed)
+    if subscribed:
+        await reply(update, "Subscribed: new articles will be posted here. /unsubscribe stops.")
+    else:
+        await reply(update, "Unsubscribed: no more new articles here.")
+
+
+async def push_articles(bot: Bot, store: Store, article_ids: Sequence[int]) -> int:
+    """Send each new article's card to every subscribed chat; returns messages sent.
+
+    A chat that blocked or removed the bot is unsubscribed. Flood limits and
+    dropped connections are handled by the request layer.
+    """
+    sent = 0
+    for chat_id in await store.subscribed_chats():
+        for article_id in article_ids:
+            article = await store.article(article_id)
+            if article is None:
+                continue
+            count = await store.comment_count(article.id, chat_id)
+            try:
+                await bot.send_message(
+                    chat_id,
+                    render.article_card(article, count),
+                    reply_markup=keyboards.article_buttons(article.id, count),
+                )
+            except Forbidden:
+                log.info("chat %s blocked or removed the bot: unsubscribing it", chat_id)
+                await store.set_subscribed(chat_id, False)
+                break
+            except TelegramError:
+                log.warning(
+                    "could not push article %s to chat %s", article_id, chat_id, exc_info=True
+                )
+                continue
+            sent += 1
+    return sent

@@ -1,0 +1,311 @@
+"""Pure functions from models to Telegram HTML.
+
+Every value that came from a user or a feed is escaped here, at the last
+moment, with ``html.escape``. Long texts are split by their plain-text length
+(which is what Telegram counts) at line boundaries, and each piece is escaped
+and tagged on its own, so a split never lands inside a tag or an entity.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from telegram.constants import MessageLimit
+
+from storage.models import (
+    Article,
+    ArticleLine,
+    Comment,
+    CommentPage,
+    SearchHit,
+    TimelineEvent,
+    TopicEvent,
+)
+from storage.store import SNIPPET_END, SNIPPET_START
+
+MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 code units
+MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def esc(text: str) -> str:
+    """Escape a value for Telegram HTML (quotes too, for attribute safety)."""
+    return html.escape(_CONTROL.sub("", text), quote=True)
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of a message: its plain text, and how to wrap its escaped text."""
+
+    text: str
+    tag: str | None = None  # "b", "i" or None
+    prefix: str = ""  # trusted markup before the text (already HTML)
+    prefix_plain: str = ""  # what the prefix shows as plain text
+
+    def html(self, text: str | None = None) -> str:
+        """The line as HTML, optionally with a piece of its text in place of the whole."""
+        body = esc(self.text if text is None else text)
+        if self.tag:
+            body = f"<{self.tag}>{body}</{self.tag}>"
+        return self.prefix + body
+
+
+def _cut(text: str, limit: int) -> list[str]:
+    """Cut plain text into pieces of at most ``limit`` UTF-16 units, at spaces if possible."""
+    pieces: list[str] = []
+    while utf16_len(text) > limit:
+        cut = limit
+        while utf16_len(text[:cut]) > limit:
+            cut -= 1
+        space = text.rfind(" ", 0, cut)
+        if space > cut // 2:
+            cut = space
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    pieces.append(text)
+    return pieces
+
+
+def split_message(lines: Sequence[Line], limit: int = MAX_TEXT) -> list[str]:
+    """Join lines into as few messages as fit, each under ``limit`` plain characters."""
+    messages: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        room = limit - utf16_len(line.prefix_plain)
+        for piece in _cut(line.text, room) if line.text else [""]:
+            length = utf16_len(line.prefix_plain + piece) + (1 if current else 0)
+            if current and size + length > limit:
+                messages.append("\n".join(current).strip("\n"))
+                current, size = [], 0
+                length -= 1
+            current.append(line.html(piece))
+            size += length
+    if current:
+        messages.append("\n".join(current).strip("\n"))
+    return [m for m in messages if m.strip()] or [""]
+
+
+def format_date(iso: str | None) -> str:
+    """``2025-12-03T10:00:00Z`` as ``3 December 2025``; empty when there is no date."""
+    if not iso or len(iso) < 10:
+        return ""
+    year, month, day = iso[:4], iso[5:7], iso[8:10]
+    try:
+        return f"{int(day)} {MONTHS[int(month) - 1]} {year}"
+    except (ValueError, IndexError):
+        return iso[:10]
+
+
+def event_date(event: TimelineEvent) -> str:
+    """An event's date at its own precision: ``2022``, ``May 2016``, ``Early December 2025``."""
+    parts = event.date.split("-")
+    try:
+        if event.precision == "day" and len(parts) == 3:
+            text = f"{int(parts[2])} {MONTHS[int(parts[1]) - 1]} {parts[0]}"
+        elif event.precision in ("month", "day") and len(parts) >= 2:
+            text = f"{MONTHS[int(parts[1]) - 1]} {parts[0]}"
+        else:
+            text = parts[0]
+    except (ValueError, IndexError):
+        text = event.date
+    if event.qualifier:
+        text = f"{event.qualifier.capitalize()} {text}"
+    return text
+
+
+def article_date(article: Article | ArticleLine) -> str:
+    """The date a reader cares about: published, else imported."""
+    return format_date(article.published_at or article.imported_at)
+
+
+def plural(count: int, word: str) -> str:
+    """``1 comment``, ``2 comments``."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def article_card(article: Article, comment_count: int) -> str:
+    """The article card: title, date and source, summary, comment count."""
+    meta = " · ".join(part for part in (article_date(article), article.source) if part)
+    lines = [f"<b>{esc(article.title)}</b>"]
+    if meta:
+        lines.append(f"<i>{esc(meta)}</i>")
+    lines.append("")
+    lines.append(esc(_trim(article.summary, 3000)) if article.summary else "<i>No summary.</i>")
+    lines.append("")
+    tags = " ".join(f"#{esc(tag.replace(' ', '_'))}" for tag in article.tags[:5])
+    footer = f"💬 {plural(comment_count, 'comment')} · id {article.id}"
+    lines.append(f"{footer}\n{tags}" if tags else footer)
+    return "\n".join(lines)
+
+
+def _trim(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def full_text(article: Article) -> list[str]:
+    """The whole article, headings in bold and bullet items as bullets, split to fit."""
+    lines = [Line(article.title, tag="b")]
+    if article.url:
+        lines.append(Line(article.url))
+    previous = None
+    for block in article.blocks:
+        if block.kind == "bullet":
+            if previous != "bullet":
+                lines.append(Line(""))
+            lines.append(Line(block.text, prefix="• ", prefix_plain="• "))
+        elif block.kind == "heading":
+            lines.extend([Line(""), Line(block.text, tag="b")])
+        else:
+            lines.extend([Line(""), Line(block.text)])
+        previous = block.kind
+    return split_message(lines)
+
+
+def summary_text(article: Article) -> str:
+    """An article's summary under its title."""
+    body = esc(article.summary) if article.summary else "<i>This article has no summary.</i>"
+    return f"<b>{esc(article.title)}</b>\n\n{body}"
+
+
+def timeline_text(article: Article, events: Sequence[TimelineEvent]) -> list[str]:
+    """An article's dated events, oldest first."""
+    lines = [Line(f"Timeline: {article.title}", tag="b"), Line("")]
+    if not events:
+        lines.append(Line("This article reports no dated events.", tag="i"))
+    for event in events:
+        when = event_date(event)
+        lines.append(Line(event.label, prefix=f"<b>{esc(when)}</b> — ", prefix_plain=f"{when} — "))
+    return split_message(lines)
+
+
+def topic_timeline_text(topic: str, events: Sequence[TopicEvent]) -> list[str]:
+    """Events of every article on a topic, each pointing back to its article."""
+    lines = [Line(f"Timeline: #{topic}", tag="b"), Line("")]
+    for item in events:
+        when = event_date(item.event)
+        lines.append(
+            Line(item.event.label, prefix=f"<b>{esc(when)}</b> — ", prefix_plain=f"{when} — ")
+        )
+        pointer = f"   ↳ {item.article_title} · /article {item.article_id}"
+        lines.append(Line(pointer, tag="i"))
+    return split_message(lines)
+
+
+def latest_text(articles: Sequence[ArticleLine]) -> str:
+    """The newest articles, one line each, numbered like their buttons."""
+    if not articles:
+        return "No articles yet. An operator can load some with <code>newsbot import</code>."
+    lines = ["<b>Latest articles</b>", ""]
+    for n, item in enumerate(articles, start=1):
+        date = article_date(item)
+        suffix = f" <i>· {esc(date)}</i>" if date else ""
+        lines.append(f"{n}. {esc(_trim(item.title, 200))}{suffix}")
+    return "\n".join(lines)
+
+
+def comment_status_line(comment: Comment) -> str | None:
+    """The placeholder shown instead of a hidden or deleted comment's text."""
+    if comment.status == "deleted":
+        return "[deleted by its author]"
+    if comment.status == "hidden":
+        return "[hidden by a moderator]"
+    return None
+
+
+def _comment_lines(comment: Comment) -> list[Line]:
+    indent = "    " * min(comment.depth, 4)
+    arrow = "↳ " if comment.depth else ""
+    placeholder = comment_status_line(comment)
+    if placeholder:
+        text = f"{indent}{arrow}#{comment.id} {placeholder}"
+        return [Line(text, tag="i")]
+    when = format_date(comment.created_at)
+    edited = " · edited" if comment.edited_at else ""
+    head_plain = f"{indent}{arrow}"
+    head = [
+        Line(
+            comment.author,
+            tag="b",
+            prefix=esc(head_plain),
+            prefix_plain=head_plain,
+        ),
+    ]
+    meta = f"{indent}{'  ' if comment.depth else ''}#{comment.id} · {when}{edited}"
+    head.append(Line(meta, tag="i"))
+    body_indent = indent + ("  " if comment.depth else "")
+    body = [
+        Line(text, prefix=esc(body_indent), prefix_plain=body_indent)
+        for text in comment.body.splitlines() or [""]
+    ]
+    return [*head, *body]
+
+
+def comments_text(title: str, page: CommentPage) -> list[str]:
+    """One page of a comment section: top-level comments with their replies nested."""
+    header = f"Comments on {title}"
+    count = f"{plural(page.total, 'comment')} · page {page.page} of {page.pages}"
+    lines = [Line(header, tag="b"), Line(count, tag="i")]
+    if not page.comments:
+        lines.extend([Line(""), Line("No comments yet. Be the first: press Comment.")])
+    for comment in page.comments:
+        lines.append(Line(""))
+        lines.extend(_comment_lines(comment))
+    return split_message(lines)
+
+
+def single_comment(title: str, comment: Comment) -> str:
+    """One comment on its own, with the article it belongs to."""
+    lines = [Line(f"On {title}", tag="i"), Line("")]
+    lines.extend(_comment_lines(comment))
+    return split_message(lines)[0]
+
+
+def highlight(snippet: str) -> str:
+    """Escape a search snippet and turn its match markers into balanced bold tags."""
+    out: list[str] = []
+    bold = False
+    for piece in re.split(f"([{SNIPPET_START}{SNIPPET_END}])", snippet):
+        if piece == SNIPPET_START:
+            if not bold:
+                out.append("<b>")
+                bold = True
+        elif piece == SNIPPET_END:
+            if bold:
+                out.append("</b>")
+                bold = False
+        else:
+            out.append(esc(piece))
+    if bold:
+        out.append("</b>")
+    return "".join(out)
+
+
+def search_text(words: str, hits: Sequence[SearchHit]) -> str:
+    """Search results: title, where it matched, and a snippet with the words in bold."""
+    if not hits:
+        return f"Nothing found for “{esc(_trim(words, 100))}”."
+    lines = [f"<b>Search: {esc(_trim(words, 100))}</b>", ""]
+    for n, hit in enumerate(hits, start=1):
+        where = " <i>(in a comment)</i>" if hit.in_comment else ""
+        lines.append(f"{n}. <b>{esc(_trim(hit.title, 150))}</b>{where}")
+        snippet = " ".join(hit.snippet.split())
+        if snippet:
+            lines.append(f"    {highlight(_trim(snippet, 240))}")
+    return "\n".join(lines)
+
+
+def bullet_list(items: Iterable[str]) -> str:
+    """Escaped items as a bullet list."""
+    return "\n".join(f"• {esc(item)}" for item in items)

@@ -1,0 +1,1001 @@
+"""The one place that speaks SQL: every query the bot and the CLI make.
+
+Methods return the dataclasses of ``storage.models``, never rows. Who may see
+a comment is decided here, once: a comment is shown in a chat when it is
+visible and either public or posted in that chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from storage import db as dbmod
+from storage.errors import NotFound, StorageError
+from storage.models import (
+    Article,
+    ArticleLine,
+    Block,
+    Chat,
+    Comment,
+    CommentPage,
+    CommentStatus,
+    ParsedArticle,
+    ParsedComment,
+    SaveResult,
+    SearchHit,
+    TimelineEvent,
+    TopicEvent,
+    User,
+    Visibility,
+)
+
+COMMENTS_PER_PAGE = 5
+SEARCH_CANDIDATES = 400
+SNIPPET_START = "\x02"
+SNIPPET_END = "\x03"
+_SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+_SEARCH_WORD = re.compile(r"\w+", re.UNICODE)
+
+Row = aiosqlite.Row
+
+
+def utc_now() -> str:
+    """The current time as the ISO 8601 UTC string every timestamp here uses."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def slugify(title: str) -> str:
+    """A URL-safe slug from a title: lower-case ASCII words joined by hyphens."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = _SLUG_JUNK.sub("-", ascii_title.lower()).strip("-")[:60].rstrip("-")
+    return slug or "article"
+
+
+def content_key(article: ParsedArticle) -> str:
+    """A hash of everything stored from an article, so an unchanged re-import is a no-op."""
+    content = {
+        "title": article.title,
+        "blocks": [[b.kind, b.text] for b in article.blocks],
+        "source": article.source,
+        "url": article.url,
+        "published_at": article.published_at,
+        "tags": list(article.tags),
+        "summary": article.summary,
+        "timeline": [asdict(e) for e in article.timeline or ()],
+        "comments": [asdict(c) for c in article.comments],
+    }
+    encoded = json.dumps(content, ensure_ascii=False, sort_keys=True).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def _import_keys(comments: Sequence[ParsedComment]) -> list[str]:
+    """Keys that recognise imported comments again: the text, and which repeat of it."""
+    seen: dict[tuple[str, str], int] = {}
+    keys = []
+    for comment in comments:
+        if comment.id is not None:
+            keys.append(f"id:{comment.id}")
+            continue
+        pair = (comment.author, comment.body)
+        seen[pair] = seen.get(pair, 0) + 1
+        digest = hashlib.sha256(f"{comment.author}\n{comment.body}".encode()).hexdigest()
+        keys.append(f"{digest[:24]}:{seen[pair]}")
+    return keys
+
+
+def fts_query(words: str) -> str:
+    """Turn what a reader typed into a safe FTS5 query: every word must occur."""
+    tokens = _SEARCH_WORD.findall(words)
+    return " ".join(f'"{token}"' for token in tokens[:16])
+
+
+def _blocks_json(blocks: Iterable[Block]) -> str:
+    return json.dumps([{"kind": b.kind, "text": b.text} for b in blocks], ensure_ascii=False)
+
+
+def _blocks_from_json(text: str) -> tuple[Block, ...]:
+    return tuple(Block(kind=item["kind"], text=item["text"]) for item in json.loads(text))
+
+
+def _event(row: Row) -> TimelineEvent:
+    return TimelineEvent(
+        date=row["date"],
+        precision=row["precision"],
+        label=row["label"],
+        sentence=row["sentence"],
+        qualifier=row["qualifier"],
+    )
+
+
+def _comment(row: Row, depth: int = 0) -> Comment:
+    return Comment(
+        id=row["id"],
+        article_id=row["article_id"],
+        parent_id=row["parent_id"],
+        author=row["author"],
+        user_id=row["user_id"],
+        origin=row["origin"],
+        chat_id=row["chat_id"],
+        message_id=row["message_id"],
+        visibility=row["visibility"],
+        body=row["body"],
+        created_at=row["created_at"],
+        edited_at=row["edited_at"],
+        status=row["status"],
+        depth=depth,
+    )
+
+
+def _reaches(row: Row, chat_id: int | None) -> bool:
+    """Whether a comment belongs to the chat's view at all (public or posted there)."""
+    return bool(
+        row["visibility"] == "public" or (chat_id is not None and row["chat_id"] == chat_id)
+    )
+
+
+_COMMENT_COLUMNS = (
+    "id, article_id, parent_id, root_id, seq, author, user_id, origin, chat_id, message_id, "
+    "visibility, body, created_at, edited_at, status"
+)
+# A comment a chat sees as itself, or as a placeholder that keeps its thread readable.
+_SEEN_BY_CHAT = """
+    (c.visibility = 'public' OR c.chat_id IS :chat)
+    AND (c.status = 'visible' OR EXISTS (
+        SELECT 1 FROM comments r
+        WHERE r.root_id = c.root_id AND r.id > c.id AND r.status = 'visible'
+          AND (r.visibility = 'public' OR r.chat_id IS :chat)))
+"""
+
+
+# Public visible comments are counted by triggers; a group adds its own on the fly.
+_VISIBLE_COUNT = """
+    a.comment_count + (SELECT count(*) FROM comments g WHERE g.article_id = a.id
+        AND g.chat_id = :chat AND g.visibility = 'group' AND g.status = 'visible')
+"""
+
+
+class Store:
+    """Everything the bot and the CLI read from and write to the corpus."""
+
+    def __init__(self, db: aiosqlite.Connection, path: str) -> None:
+        self.db = db
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Store:
+        """Open (creating and migrating as needed) the database at ``path``."""
+        try:
+            db = await dbmod.connect(path)
+        except StorageError:
+            raise
+        except Exception as exc:  # sqlite3 errors name the problem, not the file
+            raise StorageError(f"cannot open database {path}: {exc}") from exc
+        return cls(db, str(path))
+
+    async def close(self) -> None:
+        """Close the database connection."""
+        await self.db.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction at a time on this connection; rolled back on error."""
+        async with self._write_lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.rollback()
+                raise
+            else:
+                await self.db.commit()
+
+    async def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
+        async with self.db.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
+        async with self.db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    # ------------------------------------------------------------------ articles
+
+    async def save_article(self, parsed: ParsedArticle) -> SaveResult:
+        """Insert a new article, update a changed one in place, or leave an unchanged one.
+
+        One transaction per article; comments already stored are kept.
+        """
+        key = content_key(parsed)
+        async with self.transaction() as db:
+            async with db.execute(
+                "SELECT id, content_key FROM articles WHERE source_key = ?", (parsed.source_key,)
+            ) as cursor:
+                existing = await cursor.fetchone()
+            if existing is not None and existing["content_key"] == key:
+                return SaveResult(existing["id"], "unchanged", parsed.warnings)
+            if existing is None:
+                article_id = await self._insert_article(db, parsed, key)
+                outcome: Literal["new", "updated"] = "new"
+            else:
+                article_id = existing["id"]
+                await db.execute(
+                    "UPDATE articles SET title = ?, body = ?, source = ?, content_key = ?, "
+                    "url = ?, published_at = ?, summary = ? WHERE id = ?",
+                    (
+                        parsed.title,
+                        _blocks_json(parsed.blocks),
+                        parsed.source,
+                        key,
+                        parsed.url,
+                        parsed.published_at,
+                        parsed.summary or "",
+                        article_id,
+                    ),
+                )
+                await db.execute("DELETE FROM article_tags WHERE article_id = ?", (article_id,))
+                await db.execute("DELETE FROM timeline_events WHERE article_id = ?", (article_id,))
+                outcome = "updated"
+            await self._write_tags(db, article_id, parsed.tags)
+            await self._write_timeline(db, article_id, parsed.timeline or ())
+            if outcome == "new" and all(
+                c.id is None and c.parent_id is None for c in parsed.comments
+            ):
+                await self._insert_flat_comments(db, article_id, parsed.comments)
+            else:
+                await self._merge_comments(db, article_id, parsed.comments)
+        return SaveResult(article_id, outcome, parsed.warnings)
+
+    async def _insert_article(
+        self, db: aiosqlite.Connection, parsed: ParsedArticle, key: str
+    ) -> int:
+        slug = await self._free_slug(db, parsed.slug or slugify(parsed.title), parsed.source_key)
+        wanted_id = parsed.id
+        if wanted_id is not None:
+            async with db.execute("SELECT 1 FROM articles WHERE id = ?", (wanted_id,)) as cur:
+                if await cur.fetchone() is not None:
+                    wanted_id = None
+        cursor = await db.execute(
+            "INSERT INTO articles (id, slug, title, body, source, source_key, content_key, url, "
+            "published_at, imported_at, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                wanted_id,
+                slug,
+                parsed.title,
+                _blocks_json(parsed.blocks),
+                parsed.source,
+                parsed.source_key,
+                key,
+                parsed.url,
+                parsed.published_at,
+                parsed.imported_at or utc_now(),
+                parsed.summary or "",
+            ),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def _free_slug(self, db: aiosqlite.Connection, slug: str, source_key: str) -> str:
+        """The slug, else slug-2 .. slug-5, else one made unique by the source key."""
+        digest = hashlib.sha256(source_key.encode()).hexdigest()
+        candidates = [slug, *(f"{slug}-{n}" for n in range(2, 6))]
+        candidates += [f"{slug}-{digest[:8]}", f"{slug}-{digest[:16]}", f"{slug}-{digest}"]
+        for candidate in candidates:
+            async with db.execute("SELECT 1 FROM articles WHERE slug = ?", (candidate,)) as cur:
+                if await cur.fetchone() is None:
+                    return candidate
+        raise StorageError(f"no free slug for {slug!r}")
+
+    async def _write_tags(
+        self, db: aiosqlite.Connection, article_id: int, tags: Sequence[str]
+    ) -> None:
+        for position, tag in enumerate(dict.fromkeys(t.strip().lower() for t in tags if t)):
+            if not tag:
+                continue
+            await db.execute("INSERT OR IGNORE INTO tags (name) VALUES (?)", (tag,))
+            await db.execute(
+                "INSERT OR IGNORE INTO article_tags (article_id, tag_id, position) "
+                "SELECT ?, id, ? FROM tags WHERE name = ?",
+                (article_id, position, tag),
+            )
+
+    async def _write_timeline(
+        self, db: aiosqlite.Connection, article_id: int, events: Sequence[TimelineEvent]
+    ) -> None:
+        await db.executemany(
+            "INSERT INTO timeline_events "
+            "(article_id, date, precision, qualifier, label, sentence, sort_key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (article_id, e.date, e.precision, e.qualifier, e.label, e.sentence, e.sort_key)
+                for e in events
+            ],
+        )
+
+    async def _insert_flat_comments(
+        self, db: aiosqlite.Connection, article_id: int, comments: Sequence[ParsedComment]
+    ) -> None:
+        """A new article's comments without threads: one batch, positions 1..n."""
+        if not comments:
+            return
+        now = utc_now()
+        await db.executemany(
+            "INSERT INTO comments (article_id, seq, author, user_id, origin, chat_id, "
+            "message_id, visibility, body, created_at, edited_at, status, import_key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    article_id,
+                    seq,
+                    c.author,
+                    c.user_id,
+                    c.origin,
+                    c.chat_id,
+                    c.message_id,
+                    c.visibility,
+                    c.body,
+                    c.created_at or now,
+                    c.edited_at,
+                    c.status,
+                    key,
+                )
+                for seq, (c, key) in enumerate(
+                    zip(comments, _import_keys(comments), strict=True), 1
+                )
+            ],
+        )
+        await db.execute(
+            "UPDATE comments SET root_id = id WHERE article_id = ? AND root_id IS NULL",
+            (article_id,),
+        )
+        await db.execute(
+            "UPDATE articles SET next_seq = ? WHERE id = ?", (len(comments), article_id)
+        )
+
+    async def _merge_comments(
+        self, db: aiosqlite.Connection, article_id: int, comments: Sequence[ParsedComment]
+    ) -> None:
+        """Add the imported comments not stored yet; never drop a stored one."""
+        id_map: dict[int, int] = {}
+        for comment, key in zip(comments, _import_keys(comments), strict=True):
+            async with db.execute(
+                "SELECT id FROM comments WHERE article_id = ? AND import_key = ?",
+                (article_id, key),
+            ) as cur:
+                found = await cur.fetchone()
+            if found is None and comment.message_id is not None:
+                async with db.execute(
+                    "SELECT id FROM comments WHERE chat_id = ? AND message_id = ?",
+                    (comment.chat_id, comment.message_id),
+                ) as cur:
+                    found = await cur.fetchone()
+            if found is not None:
+                stored_id = int(found["id"])
+                if comment.id is not None:
+                    await db.execute(
+                        "UPDATE comments SET body = ?, status = ?, edited_at = ?, author = ? "
+                        "WHERE id = ?",
+                        (
+                            comment.body,
+                            comment.status,
+                            comment.edited_at,
+                            comment.author,
+                            stored_id,
+                        ),
+                    )
+            else:
+                parent = id_map.get(comment.parent_id) if comment.parent_id is not None else None
+                stored_id = await self._insert_comment(
+                    db,
+                    article_id=article_id,
+                    parent_id=parent,
+                    author=comment.author,
+                    user_id=comment.user_id,
+                    origin=comment.origin,
+                    chat_id=comment.chat_id,
+                    message_id=comment.message_id,
+                    visibility=comment.visibility,
+                    body=comment.body,
+                    created_at=comment.created_at or utc_now(),
+                    edited_at=comment.edited_at,
+                    status=comment.status,
+                    import_key=key,
+                    wanted_id=comment.id,
+                )
+            if comment.id is not None:
+                id_map[comment.id] = stored_id
+
+    async def _insert_comment(
+        self,
+        db: aiosqlite.Connection,
+        *,
+        article_id: int,
+        parent_id: int | None,
+        author: str,
+        user_id: int | None,
+        origin: str,
+        chat_id: int | None,
+        message_id: int | None,
+        visibility: str,
+        body: str,
+        created_at: str,
+        edited_at: str | None = None,
+        status: str = "visible",
+        import_key: str | None = None,
+        wanted_id: int | None = None,
+    ) -> int:
+        """Insert one comment, threading it under its parent. Call inside a transaction."""
+        root_id: int | None = None
+        seq: int | None = None
+        if parent_id is not None:
+            async with db.execute(
+                "SELECT root_id FROM comments WHERE id = ? AND article_id = ?",
+                (parent_id, article_id),
+            ) as cur:
+                parent = await cur.fetchone()
+            if parent is None:
+                raise NotFound(f"comment {parent_id} is not a comment on article {article_id}")
+            root_id = parent["root_id"]
+        else:
+            async with db.execute(
+                "UPDATE articles SET next_seq = next_seq + 1 WHERE id = ? RETURNING next_seq",
+                (article_id,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise NotFound(f"no article {article_id}")
+            seq = row[0]
+        if wanted_id is not None:
+            async with db.execute("SELECT 1 FROM comments WHERE id = ?", (wanted_id,)) as cur:
+                if await cur.fetchone() is not None:
+                    wanted_id = None
+        cursor = await db.execute(
+            "INSERT INTO comments (id, article_id, parent_id, root_id, seq, author, user_id, "
+            "origin, chat_id, message_id, visibility, body, created_at, edited_at, status, "
+            "import_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                wanted_id,
+                article_id,
+                parent_id,
+                root_id,
+                seq,
+                author,
+                user_id,
+                origin,
+                chat_id,
+                message_id,
+                visibility,
+                body,
+                created_at,
+                edited_at,
+                status,
+                import_key,
+            ),
+        )
+        comment_id = cursor.lastrowid
+        assert comment_id is not None
+        if root_id is None:
+            await db.execute("UPDATE comments SET root_id = id WHERE id = ?", (comment_id,))
+        return comment_id
+
+    async def _article_from_row(self, row: Row) -> Article:
+        tags = await self._all(
+            "SELECT t.name FROM article_tags a JOIN tags t ON t.id = a.tag_id "
+            "WHERE a.article_id = ? ORDER BY a.position",
+            (row["id"],),
+        )
+        return Article(
+            id=row["id"],
+            slug=row["slug"],
+            title=row["title"],
+            blocks=_blocks_from_json(row["body"]),
+            source=row["source"],
+            url=row["url"],
+            published_at=row["published_at"],
+            imported_at=row["imported_at"],
+            summary=row["summary"],
+            tags=tuple(t["name"] for t in tags),
+            content_key=row["content_key"],
+            comment_count=row["comment_count"],
+        )
+
+    async def article(self, article_id: int) -> Article | None:
+        """The article with this id, or None."""
+        row = await self._one("SELECT * FROM articles WHERE id = ?", (article_id,))
+        return await self._article_from_row(row) if row else None
+
+    async def article_by_slug(self, slug: str) -> Article | None:
+        """The article with this slug, or None."""
+        row = await self._one("SELECT * FROM articles WHERE slug = ?", (slug.lower(),))
+        return await self._article_from_row(row) if row else None
+
+    async def find_article(self, id_or_slug: str) -> Article | None:
+        """An article by numeric id or by slug, as a reader would type either."""
+        text = id_or_slug.strip()
+        if text.isdecimal() and len(text) < 19:
+            return await self.article(int(text))
+        return await self.article_by_slug(text)
+
+    async def article_title(self, article_id: int) -> str | None:
+        """Just an article's title: cheap, for confirmations and buttons."""
+        row = await self._one("SELECT title FROM articles WHERE id = ?", (article_id,))
+        return str(row["title"]) if row else None
+
+    async def latest(self, limit: int = 10) -> list[ArticleLine]:
+        """The newest articles, by publication (or import) time."""
+        rows = await self._all(
+            "SELECT id, slug, title, published_at, imported_at FROM articles "
+            "ORDER BY coalesce(published_at, imported_at) DESC, id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            ArticleLine(r["id"], r["slug"], r["title"], r["published_at"], r["imported_at"])
+            for r in rows
+        ]
+
+    async def article_count(self) -> int:
+        """How many articles are stored."""
+        row = await self._one("SELECT count(*) FROM articles")
+        return int(row[0]) if row else 0
+
+    async def source_key(self, article_id: int) -> str | None:
+        """The key that names an article across imports."""
+        row = await self._one("SELECT source_key FROM articles WHERE id = ?", (article_id,))
+        return str(row[0]) if row else None
+
+    # ------------------------------------------------------------------ timelines
+
+    async def timeline(self, article_id: int) -> list[TimelineEvent]:
+        """An article's dated events in chronological order."""
+        rows = await self._all(
+            "SELECT * FROM timeline_events WHERE article_id = ? ORDER BY sort_key, id",
+            (article_id,),
+        )
+        return [_event(r) for r in rows]
+
+    async def topic_timeline(self, tag: str, limit: int = 50) -> list[TopicEvent]:
+        """The events of every article tagged ``tag``, merged in chronological order."""
+        rows = await self._all(
+            "SELECT e.*, a.title AS article_title FROM tags t "
+            "JOIN article_tags x ON x.tag_id = t.id "
+            "JOIN timeline_events e ON e.article_id = x.article_id "
+            "JOIN articles a ON a.id = x.article_id "
+            "WHERE t.name = ? ORDER BY e.sort_key, e.id LIMIT ?",
+            (tag.strip().lower(), limit),
+        )
+        return [TopicEvent(_event(r), r["article_id"], r["article_title"]) for r in rows]
+
+    async def tag_exists(self, tag: str) -> bool:
+        """Whether any article carries this tag."""
+        row = await self._one(
+            "SELECT 1 FROM tags t JOIN article_tags x ON x.tag_id = t.id WHERE t.name = ? LIMIT 1",
+            (tag.strip().lower(),),
+        )
+        return row is not None
+
+    async def popular_tags(self, limit: int = 10) -> list[str]:
+        """The tags on the most articles, for suggestions."""
+        rows = await self._all(
+            "SELECT t.name FROM tags t JOIN article_tags x ON x.tag_id = t.id "
+            "GROUP BY t.id ORDER BY count(*) DESC, t.name LIMIT ?",
+            (limit,),
+        )
+        return [r["name"] for r in rows]
+
+    # ------------------------------------------------------------------ comments
+
+    async def comment_count(self, article_id: int, chat_id: int | None) -> int:
+        """Visible comments on an article that this chat may see."""
+        row = await self._one(
+            f"SELECT {_VISIBLE_COUNT} AS total FROM articles a WHERE a.id = :article",
+            {"article": article_id, "chat": chat_id},
+        )
+        return int(row[0]) if row else 0
+
+    async def comment_page(
+        self,
+        article_id: int,
+        page: int,
+        chat_id: int | None,
+        per_page: int = COMMENTS_PER_PAGE,
+    ) -> CommentPage:
+        """One page of top-level comments with their replies, as ``chat_id`` may see them.
+
+        Pages are found by key, not OFFSET: top-level comments carry a dense
+        position ``seq``, so page N starts after position (N-1)*per_page plus
+        the few positions this chat does not see, which a partial index lists.
+        """
+        params = {"article": article_id, "chat": chat_id}
+        article = await self._one(
+            f"SELECT a.next_seq, {_VISIBLE_COUNT} AS total FROM articles a WHERE a.id = :article",
+            params,
+        )
+        if article is None:
+            raise NotFound(f"no article {article_id}")
+        unseen = await self._all(
+            "SELECT c.seq FROM comments c WHERE c.article_id = :article AND c.parent_id IS NULL "
+            "AND (c.visibility <> 'public' OR c.status <> 'visible') "
+            f"AND NOT ({_SEEN_BY_CHAT}) ORDER BY c.seq",
+            params,
+        )
+        threads = article["next_seq"] - len(unseen)
+        pages = max(1, -(-threads // per_page))
+        page = min(max(1, page), pages)
+        cursor = (page - 1) * per_page
+        for row in unseen:
+            if row["seq"] > cursor:
+                break
+            cursor += 1
+        tops = await self._all(
+            f"SELECT {_COMMENT_COLUMNS} FROM comments c WHERE c.article_id = :article "
+            f"AND c.parent_id IS NULL AND c.seq > :after AND {_SEEN_BY_CHAT} "
+            "ORDER BY c.seq LIMIT :limit",
+            {**params, "after": cursor, "limit": per_page},
+        )
+        comments: list[Comment] = []
+        if tops:
+            roots = [r["id"] for r in tops]
+            marks = ",".join("?" * len(roots))
+            replies = await self._all(
+                f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE root_id IN ({marks}) "
+                "AND parent_id IS NOT NULL ORDER BY id",
+                roots,
+            )
+            children: dict[int, list[Row]] = {}
+            for reply in replies:
+                children.setdefault(reply["parent_id"], []).append(reply)
+
+            def keeps(row: Row) -> bool:
+                """Shown itself, or a placeholder above a reply that is shown."""
+                if not _reaches(row, chat_id):
+                    return False
+                return row["status"] == "visible" or any(
+                    keeps(child) for child in children.get(row["id"], ())
+                )
+
+            def walk(row: Row, depth: int) -> None:
+                comments.append(_comment(row, depth))
+                for child in children.get(row["id"], ()):
+                    if keeps(child):
+                        walk(child, depth + 1)
+
+            for top in tops:
+                walk(top, 0)
+        return CommentPage(article_id, page, pages, article["total"], tuple(comments))
+
+    async def comment(self, comment_id: int) -> Comment | None:
+        """A comment by id, whoever may see it (callers check ``visible_in``)."""
+        row = await self._one(
+            f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE id = ?", (comment_id,)
+        )
+        return _comment(row) if row else None
+
+    async def comment_by_message(self, chat_id: int, message_id: int) -> Comment | None:
+        """The comment that came from this Telegram message, if any."""
+        row = await self._one(
+            f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return _comment(row) if row else None
+
+    @staticmethod
+    def visible_in(comment: Comment, chat_id: int | None) -> bool:
+        """Whether a chat may read this comment's text."""
+        return comment.status == "visible" and (
+            comment.visibility == "public" or (chat_id is not None and comment.chat_id == chat_id)
+        )
+
+    async def add_comment(
+        self,
+        *,
+        article_id: int,
+        body: str,
+        author: str,
+        user_id: int | None,
+        chat_id: int | None,
+        message_id: int | None,
+        visibility: Visibility,
+        parent_id: int | None = None,
+        now: str | None = None,
+    ) -> tuple[Comment, bool]:
+        """Store a comment from the chat and commit it; (comment, False) if it was already stored.
+
+        A redelivered Telegram update carries the same (chat_id, message_id):
+        the comment stored the first time comes back and nothing is written.
+        """
+        if message_id is not None and chat_id is not None:
+            existing = await self.comment_by_message(chat_id, message_id)
+            if existing is not None:
+                return existing, False
+        async with self.transaction() as db:
+            comment_id = await self._insert_comment(
+                db,
+                article_id=article_id,
+                parent_id=parent_id,
+                author=author,
+                user_id=user_id,
+                origin="chat",
+                chat_id=chat_id,
+                message_id=message_id,
+                visibility=visibility,
+                body=body,
+                created_at=now or utc_now(),
+            )
+        comment = await self.comment(comment_id)
+        assert comment is not None
+        return comment, True
+
+    async def edit_comment(self, comment_id: int, body: str, now: str | None = None) -> None:
+        """Replace a comment's text and mark it edited."""
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE comments SET body = ?, edited_at = ? WHERE id = ?",
+                (body, now or utc_now(), comment_id),
+            )
+
+    async def set_comment_status(self, comment_id: int, status: CommentStatus) -> None:
+        """Show, hide or mark deleted a comment; its replies stay."""
+        async with self.transaction() as db:
+            await db.execute("UPDATE comments SET status = ? WHERE id = ?", (status, comment_id))
+
+    async def recent_comment_count(self, user_id: int, since: str) -> int:
+        """How many comments a user posted since a time (for the rate limit)."""
+        row = await self._one(
+            "SELECT count(*) FROM comments WHERE user_id = ? AND created_at >= ?",
+            (user_id, since),
+        )
+        return int(row[0]) if row else 0
+
+    async def is_duplicate(self, user_id: int, article_id: int, body: str, since: str) -> bool:
+        """Whether the user posted this same text on this article since a time."""
+        row = await self._one(
+            "SELECT 1 FROM comments WHERE user_id = ? AND created_at >= ? AND article_id = ? "
+            "AND body = ? LIMIT 1",
+            (user_id, since, article_id, body),
+        )
+        return row is not None
+
+    async def all_comments(self, article_id: int) -> list[Comment]:
+        """Every comment on an article, in id order, whatever its status (for export)."""
+        rows = await self._all(
+            f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE article_id = ? ORDER BY id",
+            (article_id,),
+        )
+        return [_comment(r) for r in rows]
+
+    # ------------------------------------------------------------------ search
+
+    async def search(self, words: str, chat_id: int | None, limit: int = 10) -> list[SearchHit]:
+        """Articles whose title, body or a comment this chat may see match every word.
+
+        Best match first (bm25, a title hit weighing most); one hit per article.
+        A word found in most of a large corpus would make ranking every match slow,
+        so each index offers its ``SEARCH_CANDIDATES`` newest matches (cheap: FTS5
+        walks its doclists in rowid order) and those are ranked. Below that many
+        matches the ranking is exact; above it, newer news wins, as readers expect.
+        Snippets are made for the winners only.
+        """
+        query = fts_query(words)
+        if not query:
+            return []
+        rows = await self._all(
+            "SELECT article_id, comment_id, score FROM ("
+            "  SELECT rowid AS article_id, NULL AS comment_id, "
+            "    bm25(articles_fts, 10.0, 1.0) AS score "
+            "  FROM articles_fts WHERE articles_fts MATCH :q ORDER BY rowid DESC LIMIT :n"
+            ") UNION ALL SELECT article_id, comment_id, score FROM ("
+            "  SELECT c.article_id, c.id AS comment_id, bm25(comments_fts) AS score "
+            "  FROM comments_fts JOIN comments c ON c.id = comments_fts.rowid "
+            "  WHERE comments_fts MATCH :q AND c.status = 'visible' "
+            "    AND (c.visibility = 'public' OR c.chat_id IS :chat) "
+            "  ORDER BY comments_fts.rowid DESC LIMIT :n"
+            ") ORDER BY score, article_id",
+            {"q": query, "chat": chat_id, "n": SEARCH_CANDIDATES},
+        )
+        best: dict[int, int | None] = {}
+        for row in rows:
+            if row["article_id"] not in best:
+                best[row["article_id"]] = row["comment_id"]
+                if len(best) == limit:
+                    break
+        if not best:
+            return []
+        article_ids = [a for a, c in best.items() if c is None]
+        comment_ids = [c for c in best.values() if c is not None]
+        snippets: dict[tuple[str, int], str] = {}
+        markers = {"q": query, "start": SNIPPET_START, "end": SNIPPET_END}
+        for table, column, ids in (
+            ("articles_fts", -1, article_ids),
+            ("comments_fts", 0, comment_ids),
+        ):
+            if ids:
+                marks = ",".join(str(int(i)) for i in ids)
+                for row in await self._all(
+                    f"SELECT rowid, snippet({table}, {column}, :start, :end, '…', 16) AS snip "
+                    f"FROM {table} WHERE {table} MATCH :q AND rowid IN ({marks})",
+                    markers,
+                ):
+                    snippets[(table, row["rowid"])] = row["snip"] or ""
+        marks = ",".join(str(int(a)) for a in best)
+        titles = {
+            row["id"]: row["title"]
+            for row in await self._all(f"SELECT id, title FROM articles WHERE id IN ({marks})")
+        }
+        return [
+            SearchHit(
+                article_id,
+                titles.get(article_id, ""),
+                snippets.get(
+                    ("comments_fts", comment_id) if comment_id else ("articles_fts", article_id),
+                    "",
+                ),
+                in_comment=comment_id is not None,
+            )
+            for article_id, comment_id in best.items()
+            if article_id in titles
+        ]
+
+    # ------------------------------------------------------------------ chats and users
+
+    async def save_user(self, user_id: int, display_name: str) -> User:
+        """Record a user's current display name; returns the stored user."""
+        async with (
+            self.transaction() as db,
+            db.execute(
+                "INSERT INTO users (id, display_name, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, "
+                "updated_at = excluded.updated_at WHERE display_name <> excluded.display_name "
+                "RETURNING banned",
+                (user_id, display_name, utc_now()),
+            ) as cur,
+        ):
+            row = await cur.fetchone()
+        if row is None:  # unchanged: the conflict clause updated nothing
+            user = await self.user(user_id)
+            assert user is not None
+            return user
+        return User(user_id, display_name, bool(row["banned"]))
+
+    async def user(self, user_id: int) -> User | None:
+        """A user by Telegram id."""
+        row = await self._one("SELECT * FROM users WHERE id = ?", (user_id,))
+        return User(row["id"], row["display_name"], bool(row["banned"])) if row else None
+
+    async def set_banned(self, user_id: int, banned: bool, display_name: str = "") -> None:
+        """Ban or unban a user (recording them if the bot has not met them yet)."""
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO users (id, display_name, banned, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET banned = excluded.banned",
+                (user_id, display_name or str(user_id), int(banned), utc_now()),
+            )
+
+    async def save_chat(self, chat_id: int, chat_type: str, title: str | None) -> Chat:
+        """Record a chat the bot has seen; returns it with its settings."""
+        async with (
+            self.transaction() as db,
+            db.execute(
+                "INSERT INTO chats (id, type, title, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title, "
+                "updated_at = excluded.updated_at "
+                "WHERE type <> excluded.type OR title IS NOT excluded.title "
+                "RETURNING subscribed, scope",
+                (chat_id, chat_type, title, utc_now()),
+            ) as cur,
+        ):
+            row = await cur.fetchone()
+        if row is None:
+            chat = await self.chat(chat_id)
+            assert chat is not None
+            return chat
+        return Chat(chat_id, chat_type, title, bool(row["subscribed"]), row["scope"])
+
+    async def chat(self, chat_id: int) -> Chat | None:
+        """A chat by Telegram id."""
+        row = await self._one("SELECT * FROM chats WHERE id = ?", (chat_id,))
+        if row is None:
+            return None
+        return Chat(row["id"], row["type"], row["title"], bool(row["subscribed"]), row["scope"])
+
+    async def set_scope(self, chat_id: int, scope: Visibility) -> None:
+        """Whether comments posted in a group from now on are public or stay in the group."""
+        async with self.transaction() as db:
+            await db.execute("UPDATE chats SET scope = ? WHERE id = ?", (scope, chat_id))
+
+    async def set_subscribed(self, chat_id: int, subscribed: bool) -> None:
+        """Turn pushing new articles to a chat on or off."""
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE chats SET subscribed = ? WHERE id = ?", (int(subscribed), chat_id)
+            )
+
+    async def subscribed_chats(self) -> list[int]:
+        """The chats that asked for new articles."""
+        rows = await self._all("SELECT id FROM chats WHERE subscribed = 1 ORDER BY id")
+        return [r["id"] for r in rows]
+
+    # ------------------------------------------------------------------ moderation
+
+    async def record_moderation(
+        self,
+        actor_id: int,
+        action: str,
+        *,
+        comment_id: int | None = None,
+        user_id: int | None = None,
+        chat_id: int | None = None,
+    ) -> None:
+        """Write down who did what to which comment or user, and when."""
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO moderation_actions "
+                "(actor_id, action, comment_id, user_id, chat_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (actor_id, action, comment_id, user_id, chat_id, utc_now()),
+            )
+
+    # ------------------------------------------------------------------ operations
+
+    async def stats(self) -> dict[str, int]:
+        """Counts of everything stored, for ``newsbot stats``."""
+        row = await self._one(
+            "SELECT "
+            "(SELECT count(*) FROM articles) AS articles, "
+            "(SELECT count(*) FROM comments) AS comments, "
+            "(SELECT count(*) FROM comments WHERE origin = 'chat') AS chat_comments, "
+            "(SELECT count(*) FROM comments WHERE status = 'hidden') AS hidden_comments, "
+            "(SELECT count(*) FROM comments WHERE status = 'deleted') AS deleted_comments, "
+            "(SELECT count(*) FROM timeline_events) AS timeline_events, "
+            "(SELECT count(*) FROM tags) AS tags, "
+            "(SELECT count(*) FROM chats) AS chats, "
+            "(SELECT count(*) FROM chats WHERE subscribed = 1) AS subscribed_chats, "
+            "(SELECT count(*) FROM users) AS users, "
+            "(SELECT count(*) FROM users WHERE banned = 1) AS banned_users"
+        )
+        assert row is not None
+        counts = {key: int(row[key]) for key in row.keys()}  # noqa: SIM118 (Row is not a dict)
+        for action_row in await self._all(
+            "SELECT action, count(*) AS n FROM moderation_actions GROUP BY action ORDER BY action"
+        ):
+            counts[f"moderation_{action_row['action']}"] = int(action_row["n"])
+        return counts
+
+    async def export_rows(
+        self,
+    ) -> AsyncIterator[tuple[Article, list[TimelineEvent], list[Comment], str]]:
+        """Every article with its timeline, comments and source key, in id order."""
+        last = 0
+        while True:
+            rows = await self._all(
+                "SELECT * FROM articles WHERE id > ? ORDER BY id LIMIT 200", (last,)
+            )
+            if not rows:
+                return
+            for row in rows:
+                article = await self._article_from_row(row)
+                yield (
+                    article,
+                    await self.timeline(article.id),
+                    await self.all_comments(article.id),
+                    row["source_key"],
+                )
+                last = article.id
+
+    async def backup(self, target: str | Path) -> None:
+        """Copy the live database to ``target`` with SQLite's online backup."""
+        target_path = Path(target)
+        if await asyncio.to_thread(target_path.exists):
+            raise StorageError(f"{target} already exists; choose a new file name")
+        async with aiosqlite.connect(str(target_path)) as dest:
+            await self.db.backup(dest)

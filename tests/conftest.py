@@ -1,0 +1,137 @@
+"""Fixtures shared by every test: a fresh database, and the real bot on the offline Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+
+from bot.app import build_application, open_store
+from bot.config import Settings
+from bot.context import CLOCK_KEY, NewsApp
+from bot.offline import ApiCall, OfflineBotAPI, OfflineChat, OfflineRequest, OfflineUser
+from storage import Store
+
+ADMIN_ID = 999
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """An empty, migrated store in this test's temporary folder."""
+    opened = await Store.open(tmp_path / "news.sqlite3")
+    yield opened
+    await opened.close()
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand."""
+
+    now: float = 1_764_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Driver:
+    """Acts as Telegram's users against the real application and returns the bot's calls."""
+
+    api: OfflineBotAPI
+    app: NewsApp
+    clock: Clock
+    errors: list[BaseException] = field(default_factory=list)
+
+    async def feed(self, update: dict[str, Any], *, allow_errors: bool = False) -> list[ApiCall]:
+        """Deliver one update (as JSON); the Bot API calls the bot made in answer."""
+        mark = len(self.api.calls)
+        seen = len(self.errors)
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+        if not allow_errors and len(self.errors) > seen:
+            raise self.errors[-1]
+        return self.api.calls[mark:]
+
+    async def say(
+        self, chat: OfflineChat | OfflineUser, user: OfflineUser, text: str, **kwargs: Any
+    ) -> list[ApiCall]:
+        """``user`` sends ``text`` in ``chat`` (a user means their private chat)."""
+        where = self.api.private_chat(chat) if isinstance(chat, OfflineUser) else chat
+        return await self.feed(self.api.send_text(where, user, text, queue=False, **kwargs))
+
+    async def press(
+        self, chat: OfflineChat | OfflineUser, message_id: int, user: OfflineUser, data: str
+    ) -> list[ApiCall]:
+        """``user`` presses the button with ``data`` under the bot's message."""
+        where = self.api.private_chat(chat) if isinstance(chat, OfflineUser) else chat
+        return await self.feed(self.api.press_button(where, message_id, user, data, queue=False))
+
+    async def edit(
+        self, chat: OfflineChat | OfflineUser, message_id: int, user: OfflineUser, text: str
+    ) -> list[ApiCall]:
+        """``user`` edits their message."""
+        where = self.api.private_chat(chat) if isinstance(chat, OfflineUser) else chat
+        return await self.feed(self.api.edit_text(where, message_id, user, text, queue=False))
+
+
+def sent(calls: list[ApiCall], method: str = "sendMessage") -> list[dict[str, Any]]:
+    """The parameters of the calls of one method."""
+    return [call.params for call in calls if call.method == method]
+
+
+def texts(calls: list[ApiCall]) -> list[str]:
+    """The texts the bot sent or edited in these calls."""
+    return [
+        call.params["text"] for call in calls if call.method in ("sendMessage", "editMessageText")
+    ]
+
+
+def only_text(calls: list[ApiCall]) -> str:
+    """The one message text these calls sent (fails if there were more or none)."""
+    found = texts(calls)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def buttons(params: dict[str, Any]) -> list[list[tuple[str, str]]]:
+    """A sent message's inline keyboard as rows of (text, callback_data or url)."""
+    markup = params.get("reply_markup") or {}
+    return [
+        [(b["text"], b.get("callback_data") or b.get("url", "")) for b in row]
+        for row in markup.get("inline_keyboard", [])
+    ]
+
+
+@pytest.fixture
+def api() -> OfflineBotAPI:
+    """The offline Bot API, with the bot @NewsTestBot."""
+    return OfflineBotAPI(username="NewsTestBot")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for tests: a moderator id, the default limits."""
+    return Settings(db_path=str(tmp_path / "news.sqlite3"), admin_ids=frozenset({ADMIN_ID}))
+
+
+@pytest.fixture
+async def driver(api: OfflineBotAPI, store: Store, settings: Settings) -> AsyncIterator[Driver]:
+    """The real application on the offline Bot API, with the bundled sample as article 1."""
+    app = build_application(settings, request=OfflineRequest(api), store=store)
+    clock = Clock()
+    app.bot_data[CLOCK_KEY] = clock
+    driver = Driver(api, app, clock)
+
+    async def record(update: object, context: Any) -> None:
+        driver.errors.append(context.error)
+
+    app.add_error_handler(record)
+    async with app:
+        await open_store(app)
+        yield driver

@@ -1,0 +1,281 @@
+"""The store on hand-made articles: saving, threads, visibility, search, pages by key."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from storage import Store
+from storage.db import migrations, schema_version
+from storage.errors import NotFound
+from storage.models import Block, ParsedArticle, ParsedComment, TimelineEvent
+
+ARTICLE = ParsedArticle(
+    title="Harbour Bridge Reopens",
+    blocks=(
+        Block("paragraph", "The harbour bridge reopened in March 2024 after repairs."),
+        Block("heading", "What Changed"),
+        Block("bullet", "New cables were fitted."),
+    ),
+    source_key="text:harbour bridge reopens",
+    source="desk",
+    tags=("bridges", "City"),
+    summary="The harbour bridge reopened in March 2024 after repairs.",
+    timeline=(
+        TimelineEvent("2024-03", "month", "The bridge reopened", "The harbour bridge ..."),
+        TimelineEvent("2023", "year", "Repairs began", "Repairs began in 2023."),
+    ),
+    comments=(
+        ParsedComment("Ann", "First imported comment about zeppelins."),
+        ParsedComment("Bob", "Second imported comment."),
+    ),
+)
+
+
+async def test_migrations_are_recorded_and_pragmas_set(store: Store) -> None:
+    assert await schema_version(store.db) == len(migrations())
+    async with store.db.execute("PRAGMA journal_mode") as cur:
+        assert (await cur.fetchone())[0] == "wal"
+    async with store.db.execute("PRAGMA foreign_keys") as cur:
+        assert (await cur.fetchone())[0] == 1
+
+
+async def test_reopening_a_migrated_database_changes_nothing(tmp_path: Path) -> None:
+    first = await Store.open(tmp_path / "db.sqlite3")
+    await first.save_article(ARTICLE)
+    await first.close()
+    again = await Store.open(tmp_path / "db.sqlite3")
+    assert await again.article_count() == 1
+    await again.close()
+
+
+async def test_save_then_read_back_keeps_structure_tags_and_timeline(store: Store) -> None:
+    result = await store.save_article(ARTICLE)
+    assert result.outcome == "new"
+    article = await store.article(result.article_id)
+    assert article is not None
+    assert article.blocks == ARTICLE.blocks
+    assert article.tags == ("bridges", "city")
+    assert article.slug == "harbour-bridge-reopens"
+    assert await store.find_article("harbour-bridge-reopens") == article
+    assert await store.find_article(str(article.id)) == article
+    events = await store.timeline(article.id)
+    assert [e.date for e in events] == ["2023", "2024-03"]
+    assert article.comment_count == 2
+
+
+async def test_reimport_is_idempotent_and_a_change_keeps_chat_comments(store: Store) -> None:
+    first = await store.save_article(ARTICLE)
+    again = await store.save_article(ARTICLE)
+    assert again.outcome == "unchanged"
+    await store.add_comment(
+        article_id=first.article_id,
+        body="from the chat",
+        author="Cy",
+        user_id=7,
+        chat_id=7,
+        message_id=1,
+        visibility="public",
+    )
+    changed = replace(
+        ARTICLE,
+        title="Harbour Bridge Reopens Early",
+        comments=(*ARTICLE.comments, ParsedComment("Dee", "A new imported comment.")),
+    )
+    updated = await store.save_article(changed)
+    assert updated.outcome == "updated"
+    assert updated.article_id == first.article_id
+    comments = await store.all_comments(first.article_id)
+    assert [c.author for c in comments] == ["Ann", "Bob", "Cy", "Dee"]
+    article = await store.article(first.article_id)
+    assert article is not None and article.title == "Harbour Bridge Reopens Early"
+
+
+async def test_slug_collisions_get_a_number(store: Store) -> None:
+    await store.save_article(ARTICLE)
+    other = await store.save_article(replace(ARTICLE, source_key="feed:x"))
+    article = await store.article(other.article_id)
+    assert article is not None and article.slug == "harbour-bridge-reopens-2"
+
+
+async def test_redelivered_message_does_not_create_a_second_comment(store: Store) -> None:
+    saved = await store.save_article(ARTICLE)
+    kwargs = dict(
+        article_id=saved.article_id,
+        body="once",
+        author="Cy",
+        user_id=7,
+        chat_id=-5,
+        message_id=42,
+        visibility="group",
+    )
+    first, created = await store.add_comment(**kwargs)  # type: ignore[arg-type]
+    second, created_again = await store.add_comment(**kwargs)  # type: ignore[arg-type]
+    assert created and not created_again
+    assert first == second
+    assert len(await store.all_comments(saved.article_id)) == 3
+
+
+async def test_group_comments_stay_in_their_group(store: Store) -> None:
+    saved = await store.save_article(ARTICLE)
+    aid = saved.article_id
+    await store.add_comment(
+        article_id=aid,
+        body="secret zeppelins of group A",
+        author="A",
+        user_id=1,
+        chat_id=-100,
+        message_id=1,
+        visibility="group",
+    )
+    for chat, expected in ((-100, 3), (-200, 2), (5, 2), (None, 2)):
+        assert await store.comment_count(aid, chat) == expected
+        page = await store.comment_page(aid, 1, chat)
+        assert len(page.comments) == expected
+        assert page.total == expected
+    hits_a = await store.search("secret", -100)
+    assert [h.in_comment for h in hits_a] == [True]
+    assert await store.search("secret", -200) == []
+    assert await store.search("secret", None) == []
+
+
+async def test_replies_nest_under_parents_and_placeholders_keep_threads(store: Store) -> None:
+    saved = await store.save_article(replace(ARTICLE, comments=()))
+    aid = saved.article_id
+    top, _ = await store.add_comment(
+        article_id=aid,
+        body="top",
+        author="A",
+        user_id=1,
+        chat_id=1,
+        message_id=1,
+        visibility="public",
+    )
+    child, _ = await store.add_comment(
+        article_id=aid,
+        body="child",
+        author="B",
+        user_id=2,
+        chat_id=2,
+        message_id=1,
+        visibility="public",
+        parent_id=top.id,
+    )
+    await store.add_comment(
+        article_id=aid,
+        body="grandchild",
+        author="C",
+        user_id=3,
+        chat_id=3,
+        message_id=1,
+        visibility="public",
+        parent_id=child.id,
+    )
+    lonely, _ = await store.add_comment(
+        article_id=aid,
+        body="lonely",
+        author="D",
+        user_id=4,
+        chat_id=4,
+        message_id=1,
+        visibility="public",
+    )
+    page = await store.comment_page(aid, 1, None)
+    assert [(c.body, c.depth) for c in page.comments] == [
+        ("top", 0),
+        ("child", 1),
+        ("grandchild", 2),
+        ("lonely", 0),
+    ]
+    await store.set_comment_status(top.id, "deleted")
+    await store.set_comment_status(lonely.id, "hidden")
+    page = await store.comment_page(aid, 1, None)
+    assert [(c.body, c.status) for c in page.comments] == [
+        ("top", "deleted"),
+        ("child", "visible"),
+        ("grandchild", "visible"),
+    ]
+    assert page.total == 2
+    assert await store.search("lonely", None) == []
+
+
+async def test_reply_must_belong_to_the_same_article(store: Store) -> None:
+    one = await store.save_article(ARTICLE)
+    two = await store.save_article(replace(ARTICLE, source_key="other", comments=()))
+    parent = (await store.all_comments(one.article_id))[0]
+    with pytest.raises(NotFound):
+        await store.add_comment(
+            article_id=two.article_id,
+            body="x",
+            author="A",
+            user_id=1,
+            chat_id=1,
+            message_id=9,
+            visibility="public",
+            parent_id=parent.id,
+        )
+
+
+async def test_pages_by_key_skip_what_a_chat_cannot_see(store: Store) -> None:
+    saved = await store.save_article(replace(ARTICLE, comments=()))
+    aid = saved.article_id
+    for n in range(1, 13):
+        await store.add_comment(
+            article_id=aid,
+            body=f"c{n}",
+            author="A",
+            user_id=n,
+            chat_id=-7 if n % 3 == 0 else n,
+            message_id=n,
+            visibility="group" if n % 3 == 0 else "public",
+        )
+    # Chat -9 sees the 8 public ones: pages of 5 and 3.
+    first = await store.comment_page(aid, 1, -9)
+    second = await store.comment_page(aid, 2, -9)
+    assert [c.body for c in first.comments] == ["c1", "c2", "c4", "c5", "c7"]
+    assert [c.body for c in second.comments] == ["c8", "c10", "c11"]
+    assert (first.pages, second.page) == (2, 2)
+    # Group -7 sees all 12: 5, 5, 2.
+    third = await store.comment_page(aid, 3, -7)
+    assert [c.body for c in third.comments] == ["c11", "c12"]
+    # A page past the end shows the last page.
+    assert (await store.comment_page(aid, 99, -9)).page == 2
+
+
+async def test_search_ranks_title_hits_and_ignores_query_syntax(store: Store) -> None:
+    await store.save_article(ARTICLE)
+    hits = await store.search('bridge" * (', None)
+    assert [h.title for h in hits] == ["Harbour Bridge Reopens"]
+    assert "\x02" in hits[0].snippet
+    assert await store.search("zeppelins", None)  # only in an imported comment
+    assert await store.search("   ", None) == []
+
+
+async def test_users_chats_and_moderation_log(store: Store) -> None:
+    user = await store.save_user(5, "Eve")
+    assert not user.banned
+    await store.set_banned(5, True)
+    assert (await store.save_user(5, "Eve Renamed")).banned
+    assert (await store.user(5)).display_name == "Eve Renamed"  # type: ignore[union-attr]
+    chat = await store.save_chat(-1, "group", "Desk")
+    assert chat.scope == "group" and not chat.subscribed
+    await store.set_scope(-1, "public")
+    await store.set_subscribed(-1, True)
+    assert await store.subscribed_chats() == [-1]
+    await store.record_moderation(1, "ban", user_id=5)
+    stats = await store.stats()
+    assert stats["banned_users"] == 1 and stats["moderation_ban"] == 1
+
+
+async def test_backup_copies_the_live_database(store: Store, tmp_path: Path) -> None:
+    await store.save_article(ARTICLE)
+    target = tmp_path / "backup.sqlite3"
+    await store.backup(target)
+    async with (
+        aiosqlite.connect(target) as copy,
+        copy.execute("SELECT title FROM articles") as cur,
+    ):
+        assert [r[0] for r in await cur.fetchall()] == ["Harbour Bridge Reopens"]
