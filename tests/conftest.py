@@ -49,6 +49,18 @@ class Driver:
     clock: Clock
     errors: list[BaseException] = field(default_factory=list)
 
+    def chat_of(self, chat: OfflineChat | OfflineUser) -> OfflineChat:
+        """A chat, or the private chat of a user."""
+        return self.api.private_chat(chat) if isinstance(chat, OfflineUser) else chat
+
+    def bot_messages(self, chat: OfflineChat | OfflineUser) -> list[dict[str, Any]]:
+        """The bot's messages in a chat (or a user's private chat), oldest first."""
+        return self.api.sent_messages(self.chat_of(chat))
+
+    def last_id(self, chat: OfflineChat | OfflineUser) -> int:
+        """The id of the bot's newest message in a chat."""
+        return int(self.bot_messages(chat)[-1]["message_id"])
+
     async def feed(self, update: dict[str, Any], *, allow_errors: bool = False) -> list[ApiCall]:
         """Deliver one update (as JSON); the Bot API calls the bot made in answer."""
         mark = len(self.api.calls)
@@ -62,21 +74,21 @@ class Driver:
         self, chat: OfflineChat | OfflineUser, user: OfflineUser, text: str, **kwargs: Any
     ) -> list[ApiCall]:
         """``user`` sends ``text`` in ``chat`` (a user means their private chat)."""
-        where = self.api.private_chat(chat) if isinstance(chat, OfflineUser) else chat
+        where = self.chat_of(chat)
         return await self.feed(self.api.send_text(where, user, text, queue=False, **kwargs))
 
     async def press(
         self, chat: OfflineChat | OfflineUser, message_id: int, user: OfflineUser, data: str
     ) -> list[ApiCall]:
         """``user`` presses the button with ``data`` under the bot's message."""
-        where = self.api.private_chat(chat) if isinstance(chat, OfflineUser) else chat
+        where = self.chat_of(chat)
         return await self.feed(self.api.press_button(where, message_id, user, data, queue=False))
 
     async def edit(
         self, chat: OfflineChat | OfflineUser, message_id: int, user: OfflineUser, text: str
     ) -> list[ApiCall]:
         """``user`` edits their message."""
-        where = self.api.private_chat(chat) if isinstance(chat, OfflineUser) else chat
+        where = self.chat_of(chat)
         return await self.feed(self.api.edit_text(where, message_id, user, text, queue=False))
 
 

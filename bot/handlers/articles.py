@@ -90,7 +90,7 @@ async def start(update: Update, context: NewsContext) -> None:
             await send_article_card(update, context, article)
             return
         await reply(update, "That article link is no longer valid. Here is what is new:")
-        await latest(update, context)
+        await send_latest(update, context, LATEST_DEFAULT)
         return
     user = update.effective_user
     name = render.esc(user.first_name) if user else "there"
@@ -118,6 +118,11 @@ async def latest(update: Update, context: NewsContext) -> None:
             await reply(update, f"Usage: /latest [N], with N from 1 to {LATEST_MAX}.")
             return
         count = parsed
+    await send_latest(update, context, count)
+
+
+async def send_latest(update: Update, context: NewsContext, count: int) -> None:
+    """Send the newest articles, one line each, with buttons to open them."""
     articles = await context.store.latest(count)
     await reply(update, render.latest_text(articles), keyboards.latest_buttons(articles))
 
@@ -165,6 +170,9 @@ async def show_timeline(update: Update, context: NewsContext) -> None:
         return
     topic = wanted.lstrip("#").strip().lower()
     events = await context.store.topic_timeline(topic, limit=TOPIC_EVENTS)
+    if not events and await context.store.tag_exists(topic):
+        await reply(update, f"No dated events in the articles on #{render.esc(topic)} yet.")
+        return
     if not events:
         topics = await context.store.popular_tags(8)
         hint = f" Topics: {render.esc(', '.join(topics))}." if topics else ""

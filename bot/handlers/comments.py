@@ -49,7 +49,7 @@ def iso(seconds: float) -> str:
 
 def display_name(user: User) -> str:
     """A user's name as shown on their comments: full name, else @username."""
-    name = " ".join(user.full_name.split())
+    name = " ".join((user.full_name or "").split())
     name = _CONTROL.sub("", name).strip()
     if not name and user.username:
         name = f"@{user.username}"

@@ -1,0 +1,315 @@
+"""Comments through the chat, end to end: every way to post, threads, groups, limits."""
+
+from __future__ import annotations
+
+import copy
+
+from bot.offline import OfflineUser
+from storage import Store
+from tests.conftest import ADMIN_ID, Driver, buttons, only_text, sent, texts
+
+TITLE = "Joint Anti-Missile Drills Conclude in Russia"
+
+
+def confirmation(comment_id: int, *, group_only: bool = False) -> str:
+    where = " (visible in this group only)" if group_only else ""
+    return f"✅ Comment #{comment_id} posted on “{TITLE}”{where}."
+
+
+async def test_comment_command_posts_and_confirms(driver: Driver, store: Store) -> None:
+    ann = driver.api.user("Ann", "Lee", username="annl")
+    calls = await driver.say(ann, ann, "/comment 1 Good <b>reporting</b> & thanks")
+    [params] = sent(calls)
+    assert params["text"] == confirmation(6)
+    assert buttons(params) == [[("Reply", "rp:6"), ("Comments", "cm:1:1")]]
+    comment = await store.comment(6)
+    assert comment is not None
+    assert (comment.author, comment.user_id, comment.origin) == ("Ann Lee", ann.id, "chat")
+    assert comment.body == "Good <b>reporting</b> & thanks"
+    assert (comment.visibility, comment.chat_id) == ("public", ann.id)
+    page = only_text(await driver.say(ann, ann, "/comments 1 2"))
+    assert "<b>Ann Lee</b>" in page
+    assert "Good &lt;b&gt;reporting&lt;/b&gt; &amp; thanks" in page
+
+
+async def test_comment_button_prompts_and_takes_the_next_message(
+    driver: Driver, store: Store
+) -> None:
+    bea = driver.api.user("Bea")
+    await driver.say(bea, bea, "/article 1")
+    calls = await driver.press(bea, driver.last_id(bea), bea, "wr:1")
+    assert [c.method for c in calls] == ["answerCallbackQuery", "sendMessage"]
+    prompt = sent(calls)[0]
+    assert prompt["text"] == (
+        f"send your comment on “{TITLE}” as your next message. /cancel stops."
+    )
+    assert prompt["reply_markup"]["force_reply"] is True
+    answer = await driver.say(bea, bea, "My two cents.", reply_to=driver.last_id(bea))
+    assert only_text(answer) == confirmation(6)
+    assert (await store.comment(6)).body == "My two cents."  # type: ignore[union-attr]
+    # The wait is over: the next message is not a comment.
+    after = only_text(await driver.say(bea, bea, "hello?"))
+    assert after.startswith("To comment, press Comment under an article")
+
+
+async def test_cancel_and_timeout_of_the_prompt(driver: Driver, store: Store) -> None:
+    cy = driver.api.user("Cy")
+    await driver.say(cy, cy, "/comment 1")
+    assert only_text(await driver.say(cy, cy, "/cancel")) == "Cancelled: nothing was posted."
+    assert only_text(await driver.say(cy, cy, "/cancel")) == "Nothing to cancel."
+    await driver.say(cy, cy, "/comment 1")
+    driver.clock.advance(10 * 60 + 1)
+    late = only_text(await driver.say(cy, cy, "Too late?"))
+    assert late.startswith("The wait for your comment ran out after 10 minutes")
+    assert await store.comment(6) is None
+
+
+async def test_reply_to_the_article_card_comments_on_it(driver: Driver, store: Store) -> None:
+    dee = driver.api.user("Dee")
+    await driver.say(dee, dee, "/article 1")
+    calls = await driver.say(dee, dee, "Replying to the card", reply_to=driver.last_id(dee))
+    assert only_text(calls) == confirmation(6)
+    assert (await store.comment(6)).parent_id is None  # type: ignore[union-attr]
+
+
+async def test_replies_thread_under_their_parent(driver: Driver, store: Store) -> None:
+    eve = driver.api.user("Eve")
+    fin = driver.api.user("Fin")
+    calls = await driver.say(eve, eve, "/reply 2 I disagree, Raphael.")
+    assert only_text(calls) == f"✅ Reply #6 to #2 posted on “{TITLE}”."
+    # A reply to the bot's confirmation answers that comment.
+    await driver.say(fin, fin, "/comment 1 Top level from Fin")
+    confirm_id = driver.last_id(fin)
+    calls = await driver.say(fin, fin, "And a follow-up", reply_to=confirm_id)
+    assert only_text(calls) == f"✅ Reply #8 to #7 posted on “{TITLE}”."
+    reply = await store.comment(8)
+    assert reply is not None and reply.parent_id == 7
+    page1 = only_text(await driver.say(eve, eve, "/comments 1"))
+    raphael = page1.index("<b>Raphael</b>\n<i>#2")
+    nested = page1.index("    ↳ <b>Eve</b>\n<i>      #6")
+    assert raphael < nested < page1.index("<b>Donatello</b>\n<i>#3")
+    assert "I disagree, Raphael." in page1
+    page2 = only_text(await driver.say(eve, eve, "/comments 1 2"))
+    assert "    ↳ <b>Fin</b>" in page2 and "And a follow-up" in page2
+    unknown = only_text(await driver.say(eve, eve, "/reply 99 hi"))
+    assert unknown == "No comment #99 here. Comment ids are shown in /comments."
+    usage = only_text(await driver.say(eve, eve, "/reply x"))
+    assert usage == "Usage: /reply CID TEXT, e.g. /reply 3 I agree."
+
+
+async def test_group_comments_never_leak_into_other_chats(driver: Driver, store: Store) -> None:
+    gil = driver.api.user("Gil")
+    a = driver.api.group("Group A")
+    b = driver.api.group("Group B", supergroup=True)
+    calls = await driver.say(a, gil, "/comment@NewsTestBot 1 zanzibar is group A only")
+    assert only_text(calls) == confirmation(6, group_only=True)
+    # Group A sees it: count, page, search.
+    [card_a] = sent(await driver.say(a, gil, "/article 1"))
+    assert "💬 6 comments" in card_a["text"]
+    assert ("Comments (6)", "cm:1:1") in buttons(card_a)[1]
+    assert "zanzibar" in only_text(await driver.say(a, gil, "/comments 1 2"))
+    assert "(in a comment)" in only_text(await driver.say(a, gil, "/search zanzibar"))
+    # Group B and a private chat do not: not in counts, pages, search, inline or buttons.
+    for chat in (b, gil):
+        [card] = sent(await driver.say(chat, gil, "/article 1"))
+        assert "💬 5 comments" in card["text"]
+        assert ("Comments (5)", "cm:1:1") in buttons(card)[1]
+        page = only_text(await driver.say(chat, gil, "/comments 1 2"))
+        assert "zanzibar" not in page and "page 1 of 1" in page
+        assert "Nothing found" in only_text(await driver.say(chat, gil, "/search zanzibar"))
+        assert only_text(await driver.say(chat, gil, "/reply 6 sneaky")).startswith(
+            "No comment #6 here."
+        )
+    inline = await driver.feed(driver.api.inline_query(gil, "zanzibar", queue=False))
+    assert inline[0].params["results"] == []
+    inline_all = await driver.feed(driver.api.inline_query(gil, "", queue=False))
+    assert (
+        "💬 5 comments"
+        in inline_all[0].params["results"][0]["input_message_content"]["message_text"]
+    )
+
+
+async def test_scope_public_is_for_group_admins(driver: Driver, store: Store) -> None:
+    owner = driver.api.user("Owner")
+    member = driver.api.user("Member")
+    group = driver.api.group("Open Group", owner=owner)
+    driver.api.set_admins(group, owner, owner=owner)
+    refused = only_text(await driver.say(group, member, "/scope public"))
+    assert refused == "Only the group's admins can change its comment scope."
+    done = only_text(await driver.say(group, owner, "/scope public"))
+    assert done == "From now on, comments posted here are public: every chat sees them."
+    calls = await driver.say(group, member, "/comment 1 now everyone sees this")
+    assert only_text(calls) == confirmation(6)
+    assert (await store.comment(6)).visibility == "public"  # type: ignore[union-attr]
+    private = only_text(await driver.say(member, member, "/comments 1 2"))
+    assert "now everyone sees this" in private
+    in_private = only_text(await driver.say(owner, owner, "/scope public"))
+    assert in_private.startswith("/scope works in groups")
+
+
+async def test_editing_the_message_edits_the_comment(driver: Driver, store: Store) -> None:
+    hal = driver.api.user("Hal")
+    await driver.say(hal, hal, "/comment 1 First version")
+    message_id = driver.api.messages(driver.chat_of(hal))[-2]["message_id"]
+    calls = await driver.edit(hal, message_id, hal, "/comment 1 Second version")
+    assert only_text(calls) == "✏️ Comment #6 updated."
+    comment = await store.comment(6)
+    assert comment is not None and comment.body == "Second version" and comment.edited_at
+    assert "· edited" in only_text(await driver.say(hal, hal, "/comments 1 2"))
+    # Someone else's edit, or an edit to an unrelated message, changes nothing.
+    await driver.say(hal, hal, "hello")
+    plain_id = driver.api.messages(driver.chat_of(hal))[-2]["message_id"]
+    assert await driver.edit(hal, plain_id, hal, "hello again") == []
+
+
+async def test_authors_delete_their_own_comments_and_threads_keep_a_placeholder(
+    driver: Driver, store: Store
+) -> None:
+    ian = driver.api.user("Ian")
+    jan = driver.api.user("Jan")
+    await driver.say(ian, ian, "/comment 1 Parent by Ian")
+    await driver.say(jan, jan, "/reply 6 Child by Jan")
+    refused = only_text(await driver.say(jan, jan, "/delete 6"))
+    assert refused == "Comment #6 is not yours; you can delete only your own."
+    assert only_text(await driver.say(ian, ian, "/delete 6")) == "🗑 Comment #6 deleted."
+    page = only_text(await driver.say(jan, jan, "/comments 1 2"))
+    assert "<i>#6 [deleted by its author]</i>" in page
+    assert "Parent by Ian" not in page and "Child by Jan" in page
+    assert only_text(await driver.say(ian, ian, "/delete 6")) == "No comment #6 here."
+    assert only_text(await driver.say(ian, ian, "/delete")).startswith("Usage: /delete CID")
+
+
+async def test_moderators_hide_and_ban(driver: Driver, store: Store) -> None:
+    admin = OfflineUser(ADMIN_ID, "Admin")
+    driver.api.users[ADMIN_ID] = admin
+    troll = driver.api.user("Troll")
+    reader = driver.api.user("Reader")
+    await driver.say(troll, troll, "/comment 1 spam spam")
+    assert only_text(await driver.say(reader, reader, "/hide 6")) == "Only moderators can do that."
+    assert only_text(await driver.say(admin, admin, "/hide 6")) == "Comment #6 is now hidden."
+    assert only_text(await driver.say(admin, admin, "/hide 6")) == "Comment #6 is already hidden."
+    assert "spam spam" not in only_text(await driver.say(reader, reader, "/comments 1 2"))
+    assert only_text(await driver.say(admin, admin, "/unhide 6")) == "Comment #6 is now shown."
+    banned = only_text(await driver.say(admin, admin, f"/ban {troll.id}"))
+    assert banned == f"User {troll.id} is banned from commenting."
+    refused = only_text(await driver.say(troll, troll, "/comment 1 more spam"))
+    assert refused == "You are banned from commenting."
+    assert only_text(await driver.say(admin, admin, f"/unban {troll.id}")) == (
+        f"User {troll.id} is allowed to comment again."
+    )
+    assert only_text(await driver.say(troll, troll, "/comment 1 sorry")) == confirmation(7)
+    stats = await store.stats()
+    assert (stats["moderation_hide"], stats["moderation_unhide"]) == (1, 1)
+    assert (stats["moderation_ban"], stats["moderation_unban"]) == (1, 1)
+
+
+async def test_group_admins_moderate_their_own_group_only(driver: Driver, store: Store) -> None:
+    boss = driver.api.user("Boss")
+    troll = driver.api.user("Troll")
+    group = driver.api.group("Moderated", supergroup=True)
+    other = driver.api.group("Elsewhere")
+    driver.api.set_admins(group, boss)
+    await driver.say(group, troll, "/comment 1 rude words")
+    troll_message = driver.api.messages(group)[-2]["message_id"]
+    await driver.say(other, troll, "/comment 1 rude words elsewhere")
+    assert only_text(await driver.say(group, boss, "/hide 6")) == "Comment #6 is now hidden."
+    out_of_reach = only_text(await driver.say(group, boss, "/hide 7"))
+    assert out_of_reach == "No comment #7 that you can moderate here."
+    assert only_text(await driver.say(other, boss, "/hide 7")) == "Only moderators can do that."
+    # /ban as a reply to the troll's own message.
+    calls = await driver.say(group, boss, "/ban", reply_to=troll_message)
+    assert only_text(calls) == f"User {troll.id} is banned from commenting."
+    assert only_text(await driver.say(group, troll, "/comment 1 again")) == (
+        "You are banned from commenting."
+    )
+    # The admin check was asked once and then cached.
+    assert len(driver.api.calls_to("getChatMember")) == 2  # boss in group, boss in other
+
+
+async def test_ban_as_a_reply_to_the_bots_confirmation(driver: Driver, store: Store) -> None:
+    admin = OfflineUser(ADMIN_ID, "Admin")
+    driver.api.users[ADMIN_ID] = admin
+    troll = driver.api.user("Troll")
+    group = driver.api.group("G")
+    await driver.say(group, troll, "/comment 1 bad")
+    confirmation_id = driver.last_id(group)
+    calls = await driver.say(group, admin, "/ban", reply_to=confirmation_id)
+    assert only_text(calls) == f"User {troll.id} is banned from commenting."
+    assert (await store.user(troll.id)).banned  # type: ignore[union-attr]
+
+
+async def test_rate_limit_and_duplicates(driver: Driver) -> None:
+    kit = driver.api.user("Kit")
+    for n in range(5):
+        assert only_text(await driver.say(kit, kit, f"/comment 1 number {n}")).startswith("✅")
+    sixth = only_text(await driver.say(kit, kit, "/comment 1 number 5"))
+    assert sixth == "Slow down: at most 5 comments a minute. Try again in a minute."
+    driver.clock.advance(61)
+    assert only_text(await driver.say(kit, kit, "/comment 1 number 5")).startswith("✅")
+    duplicate = only_text(await driver.say(kit, kit, "/comment 1 number 5"))
+    assert duplicate == "You just posted that same comment here."
+
+
+async def test_length_empty_and_control_characters(driver: Driver, store: Store) -> None:
+    liv = driver.api.user("Liv")
+    too_long = only_text(await driver.say(liv, liv, "/comment 1 " + "x" * 2001))
+    assert too_long == (
+        "Your comment is 2001 characters; the limit is 2000. Shorten it and send it again."
+    )
+    await driver.say(liv, liv, "/comment 1")  # asks for the text
+    blank = only_text(await driver.say(liv, liv, "\u200b\u200b"))
+    assert blank == "An empty comment was not posted. Write some text."
+    # Telegram turns most control characters into spaces; the bot strips what gets through.
+    update = driver.api.send_text(driver.chat_of(liv), liv, "/comment 1 clean text", queue=False)
+    update["message"]["text"] = "/comment 1 clean\x07 text\u200b\x00 \u202eRTL\r\nline"
+    assert only_text(await driver.feed(update)) == confirmation(6)
+    assert (await store.comment(6)).body == "clean text \u202eRTL\nline"  # type: ignore[union-attr]
+
+
+async def test_a_redelivered_update_posts_and_confirms_once(driver: Driver, store: Store) -> None:
+    mia = driver.api.user("Mia")
+    update = driver.api.send_text(
+        driver.chat_of(mia), mia, "/comment 1 only once please", queue=False
+    )
+    first = await driver.feed(copy.deepcopy(update))
+    again = await driver.feed(copy.deepcopy(update))
+    assert only_text(first) == confirmation(6)
+    assert again == []
+    assert len(await store.all_comments(1)) == 6
+
+
+async def test_comment_in_a_forum_topic_stays_in_the_topic(driver: Driver, store: Store) -> None:
+    nia = driver.api.user("Nia")
+    forum = driver.api.group("Forum", forum=True)
+    topic = driver.api.create_topic(forum, "Drills", by=nia)
+    await driver.say(forum, nia, "/article 1", thread_id=topic)
+    card = driver.last_id(forum)
+    prompt = await driver.press(forum, card, nia, "wr:1")
+    [prompt_params] = sent(prompt)
+    assert prompt_params["message_thread_id"] == topic
+    assert prompt_params["text"].startswith(f'<a href="tg://user?id={nia.id}">Nia</a>, send')
+    calls = await driver.say(forum, nia, "From the topic", reply_to=driver.last_id(forum))
+    [params] = sent(calls)
+    assert params["message_thread_id"] == topic
+    assert params["text"] == confirmation(6, group_only=True)
+
+
+async def test_display_names_are_kept_up_to_date(driver: Driver, store: Store) -> None:
+    only_username = driver.api.user("", username="ghost")
+    await driver.say(only_username, only_username, "/comment 1 who am I")
+    assert (await store.comment(6)).author == "@ghost"  # type: ignore[union-attr]
+    ola = driver.api.user("Ola")
+    await driver.say(ola, ola, "/comment 1 first")
+    renamed = OfflineUser(ola.id, "Ola", "Nordmann")
+    driver.api.users[ola.id] = renamed
+    await driver.say(renamed, renamed, "/comment 1 second")
+    assert (await store.user(ola.id)).display_name == "Ola Nordmann"  # type: ignore[union-attr]
+
+
+async def test_errors_in_handlers_are_reported_not_raised(driver: Driver, store: Store) -> None:
+    pia = driver.api.user("Pia")
+    await store.close()  # every query now fails
+    update = driver.api.send_text(driver.chat_of(pia), pia, "/article 1", queue=False)
+    calls = await driver.feed(update, allow_errors=True)
+    assert texts(calls) == ["Sorry, something went wrong on my side. Please try again later."]
+    assert driver.errors

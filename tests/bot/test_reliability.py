@@ -1,0 +1,146 @@
+"""Flood limits, dropped connections, blocked chats, handler errors, and real polling."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from telegram.error import RetryAfter
+
+from bot.app import ALLOWED_UPDATES, build_application
+from bot.config import Settings
+from bot.handlers.subscriptions import push_articles
+from bot.offline import OfflineBotAPI, OfflineRequest
+from storage import Store
+from tests.conftest import Driver, only_text, sent, texts
+
+
+async def test_a_flood_limit_is_waited_out_and_the_message_sent(driver: Driver) -> None:
+    ada = driver.api.user("Ada")
+    driver.api.fail_next("sendMessage", retry_after=1)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    calls = await driver.say(ada, ada, "/help")
+    assert loop.time() - started >= 1.0
+    assert [c.ok for c in calls if c.method == "sendMessage"] == [False, True]
+    assert len(driver.bot_messages(ada)) == 1
+
+
+async def test_a_network_error_is_retried(driver: Driver) -> None:
+    bo = driver.api.user("Bo")
+    driver.api.fail_next("sendMessage", network=True, times=2)
+    calls = await driver.say(bo, bo, "/latest")
+    assert [c.network_error for c in calls] == [True, True, False]
+    assert len(driver.bot_messages(bo)) == 1
+
+
+async def test_a_flood_limit_longer_than_we_wait_surfaces(
+    api: OfflineBotAPI, store: Store, settings: Settings
+) -> None:
+    app = build_application(settings, request=OfflineRequest(api), store=store)
+    async with app:
+        api.fail_next("sendMessage", retry_after=3600)
+        chat = api.private_chat(api.user("Cy"))
+        try:
+            await app.bot.send_message(chat.id, "hi")
+        except RetryAfter as exc:
+            assert exc.retry_after.total_seconds() == 3600  # type: ignore[union-attr]
+        else:
+            raise AssertionError("expected RetryAfter")
+
+
+async def test_pushing_to_a_chat_that_blocked_the_bot_unsubscribes_it(
+    driver: Driver, store: Store
+) -> None:
+    fan = driver.api.user("Fan")
+    quitter = driver.api.user("Quitter")
+    for user in (fan, quitter):
+        assert only_text(await driver.say(user, user, "/subscribe")).startswith("Subscribed")
+    assert (
+        only_text(await driver.say(fan, fan, "/subscribe")) == "This chat is already subscribed."
+    )
+    driver.api.block_bot(quitter, queue=False)
+    driver.api.clear_calls()
+    count = await push_articles(driver.app.bot, store, [1])
+    assert count == 1
+    assert [c.params["chat_id"] for c in driver.api.calls_to("sendMessage")] == [
+        fan.id,
+        quitter.id,
+    ]
+    assert await store.subscribed_chats() == [fan.id]
+    assert driver.bot_messages(fan)[-1]["text"].startswith("Joint Anti-Missile Drills")
+
+
+async def test_only_group_admins_subscribe_a_group(driver: Driver, store: Store) -> None:
+    boss = driver.api.user("Boss")
+    member = driver.api.user("Member")
+    group = driver.api.group("G")
+    driver.api.set_admins(group, boss)
+    refused = only_text(await driver.say(group, member, "/subscribe"))
+    assert refused == "Only the group's admins can change its subscription."
+    assert only_text(await driver.say(group, boss, "/subscribe")).startswith("Subscribed")
+    assert await store.subscribed_chats() == [group.id]
+    assert only_text(await driver.say(group, boss, "/unsubscribe")) == (
+        "Unsubscribed: no more new articles here."
+    )
+
+
+async def test_handler_errors_reach_the_admin_chat(
+    api: OfflineBotAPI, store: Store, settings: Settings
+) -> None:
+    admin_chat = api.group("Ops")
+    settings = dataclasses.replace(settings, admin_chat_id=admin_chat.id)
+    app = build_application(settings, request=OfflineRequest(api), store=store)
+    reader = api.user("Reader")
+    async with app:
+        await store.close()  # every query now fails
+        from telegram import Update
+
+        update = api.send_text(api.private_chat(reader), reader, "/latest", queue=False)
+        await app.process_update(Update.de_json(update, app.bot))
+    [apology] = api.sent_messages(api.private_chat(reader))
+    assert apology["text"] == "Sorry, something went wrong on my side. Please try again later."
+    [report] = api.sent_messages(admin_chat)
+    assert report["text"].startswith(
+        f"⚠️ newsbot error while handling update {update['update_id']}"
+    )
+    assert "'/latest'" in report["text"]
+
+
+async def test_real_long_polling_asks_for_our_update_types(
+    api: OfflineBotAPI, store: Store, settings: Settings
+) -> None:
+    app = build_application(settings, request=OfflineRequest(api), store=store)
+    reader = api.user("Poller")
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0)
+        api.send_text(api.private_chat(reader), reader, "/help")
+        for _ in range(100):
+            if api.sent_messages(api.private_chat(reader)):
+                break
+            await asyncio.sleep(0.02)
+        await app.updater.stop()
+        await app.stop()
+    [get_updates, *_] = api.calls_to("getUpdates")
+    assert get_updates.params["allowed_updates"] == [
+        "message",
+        "edited_message",
+        "callback_query",
+        "inline_query",
+    ]
+    assert texts(api.calls_to("sendMessage"))[0].startswith("<b>newsbot</b> serves")
+
+
+async def test_inline_query_offers_article_cards(driver: Driver) -> None:
+    sam = driver.api.user("Sam")
+    calls = await driver.feed(driver.api.inline_query(sam, "drills", queue=False))
+    [answer] = sent(calls, "answerInlineQuery")
+    [result] = answer["results"]
+    assert result["id"] == "a1"
+    assert result["title"] == "Joint Anti-Missile Drills Conclude in Russia"
+    assert result["input_message_content"]["parse_mode"] == "HTML"
+    assert result["reply_markup"]["inline_keyboard"] == [
+        [{"text": "Open in the bot", "url": "https://t.me/NewsTestBot?start=a1"}]
+    ]
