@@ -36,19 +36,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import json
 import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
+
+_T = TypeVar("_T")
 
 JSON = dict[str, Any]
 Listener = Callable[["ApiCall"], None]
@@ -422,7 +423,10 @@ class _OpenTag:
     name: str
     argument: str
     offset: int  # UTF-16 offset of the entity in the parsed text
-    begin: int  # str index in the parsed text
+    begin: int  # index into the list of parsed pieces where the tag's text starts
+
+
+_MARKUP_START = re.compile("[&<]")
 
 
 def parse_html(html: str, *, strict: bool = True) -> tuple[str, list[JSON]]:
@@ -462,9 +466,12 @@ def parse_html(html: str, *, strict: bool = True) -> tuple[str, list[JSON]]:
             if strict:
                 raise _unescaped_ampersand(html, i)
         if char != "<":
-            out.append(char)
-            utf16 += 2 if ord(char) > 0xFFFF else 1
-            i += 1
+            special = _MARKUP_START.search(html, i + 1)
+            end = special.start() if special else n
+            chunk = html[i:end]
+            out.append(chunk)
+            utf16 += utf16_len(chunk)
+            i = end
             continue
 
         begin = i
@@ -690,8 +697,13 @@ def _merge_detected(entities: list[JSON], detected: list[JSON]) -> list[JSON]:
     return _sorted_entities([*entities, *kept])
 
 
+_NEEDS_CLEANING = re.compile("[\x00-\x09\x0b-\x1f\u2028-\u202e]")
+
+
 def _clean_and_trim(text: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
     """Telegram's clean-up: drop '\\r' and U+2028..U+202E, controls to spaces, trim spaces."""
+    if not _NEEDS_CLEANING.search(text):
+        return _trim(text, [dict(e) for e in entities])
     new_offset: list[int] = []  # old UTF-16 offset -> new UTF-16 offset
     out: list[str] = []
     position = 0
@@ -710,7 +722,11 @@ def _clean_and_trim(text: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
         end = new_offset[min(entity["offset"] + entity["length"], len(new_offset) - 1)]
         if end > start:
             moved.append({**entity, "offset": start, "length": end - start})
+    return _trim(cleaned, moved)
 
+
+def _trim(cleaned: str, moved: list[JSON]) -> tuple[str, list[JSON]]:
+    """Trim spaces and line breaks at both ends, as Telegram does, moving entities along."""
     # rtrim: entities are cut at the last non-space character
     stripped_right = cleaned.rstrip(" \n")
     end_units = utf16_len(stripped_right)
@@ -876,7 +892,7 @@ class OfflineBotAPI:
             call.error = error
             self._notify(call)
             return error.error_code, error.to_dict()
-        call.result = copy.deepcopy(result)
+        call.result = _clone(result)
         self._notify(call)
         return 200, {"ok": True, "result": result}
 
@@ -1093,7 +1109,7 @@ class OfflineBotAPI:
         callback = {
             "id": query_id,
             "from": user.to_dict(),
-            "message": copy.deepcopy(message),
+            "message": _clone(message),
             "chat_instance": str(abs(state.chat.id) * 7919 % 10**12),
             "data": data,
         }
@@ -1162,7 +1178,7 @@ class OfflineBotAPI:
     def messages(self, chat: ChatRef) -> list[JSON]:
         """Every message in the chat (users' and the bot's), oldest first, current state."""
         state = self._state(chat)
-        return [copy.deepcopy(state.messages[i]) for i in sorted(state.messages)]
+        return [_clone(state.messages[i]) for i in sorted(state.messages)]
 
     def sent_messages(self, chat: ChatRef) -> list[JSON]:
         """The bot's messages in the chat, oldest first, as they are now (edits applied)."""
@@ -1170,7 +1186,7 @@ class OfflineBotAPI:
 
     def message(self, chat: ChatRef, message_id: int) -> JSON:
         """One message as it is now; ``LookupError`` if it does not exist (or was deleted)."""
-        return copy.deepcopy(self._existing(self._state(chat), message_id, LookupError))
+        return _clone(self._existing(self._state(chat), message_id, LookupError))
 
     def button_by_number(self, chat: ChatRef, message_id: int, number: int) -> JSON:
         """The ``number``-th inline button (1-based, row by row) of a message, as JSON."""
@@ -1185,11 +1201,11 @@ class OfflineBotAPI:
         self, scope: Mapping[str, Any] | None = None, language_code: str = ""
     ) -> list[JSON]:
         """The command menu set for a scope (default scope when omitted)."""
-        return copy.deepcopy(self.commands.get(_scope_key(scope, language_code), []))
+        return _clone(self.commands.get(_scope_key(scope, language_code), []))
 
     def pending_updates(self) -> list[JSON]:
         """Updates queued and not yet confirmed by a getUpdates offset."""
-        return copy.deepcopy(self._updates)
+        return _clone(self._updates)
 
     def would_deliver(self, chat: ChatRef, message: Mapping[str, Any]) -> bool:
         """Whether Telegram gives this user message to the bot (privacy mode in groups).
@@ -1282,7 +1298,7 @@ class OfflineBotAPI:
                 reply_to = state.messages.get(thread_id)
         if reply_to is not None:
             message["reply_to_message"] = {
-                k: copy.deepcopy(v) for k, v in reply_to.items() if k != "reply_to_message"
+                k: _clone(v) for k, v in reply_to.items() if k != "reply_to_message"
             }
         if text is not None:
             message["text"] = text
@@ -1291,7 +1307,7 @@ class OfflineBotAPI:
         if markup is not None:
             message["reply_markup"] = markup
         if extra:
-            message.update(copy.deepcopy(extra))
+            message.update(_clone(extra))
         state.messages[message["message_id"]] = message
         return message
 
@@ -1308,13 +1324,13 @@ class OfflineBotAPI:
             delivered = self.would_deliver(state.chat, message)
         if delivered:
             state.delivered.add(message["message_id"])
-        return self._queue({kind: copy.deepcopy(message)}, queue and delivered)
+        return self._queue({kind: _clone(message)}, queue and delivered)
 
     def _queue(self, payload: JSON, queue: bool) -> JSON:
         update = {"update_id": self._next_update_id, **payload}
         self._next_update_id += 1
         if queue:
-            self._updates.append(copy.deepcopy(update))
+            self._updates.append(_clone(update))
             if self._poll is not None:
                 self._poll.event.set()
         return update
@@ -1391,7 +1407,7 @@ class OfflineBotAPI:
                         f"can't parse entities: Entity beginning at UTF-16 offset {offset} "
                         f"ends after the end of the text at UTF-16 offset {offset + length}"
                     )
-            text, entities = raw, _sorted_entities(copy.deepcopy(explicit))
+            text, entities = raw, _sorted_entities(_clone(explicit))
         elif parse_mode in (None, ""):
             text, entities = raw, []
         elif str(parse_mode).lower() == "html":
@@ -1433,7 +1449,7 @@ class OfflineBotAPI:
                 for button in row:
                     _check_inline_button(button)
             rows = [row for row in rows if row]
-            return {"inline_keyboard": copy.deepcopy(rows)} if rows else None
+            return {"inline_keyboard": _clone(rows)} if rows else None
         if "keyboard" in markup:
             rows = markup["keyboard"]
             if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
@@ -1550,7 +1566,7 @@ class OfflineBotAPI:
                 return kind not in _OPT_IN_UPDATES
             return kind in self._allowed_updates
 
-        return [copy.deepcopy(u) for u in self._updates if allowed(u)][:limit]
+        return [_clone(u) for u in self._updates if allowed(u)][:limit]
 
     async def _set_webhook(self, params: JSON) -> bool:
         url = params.get("url") or ""
@@ -1595,14 +1611,12 @@ class OfflineBotAPI:
                 raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
         scope = self._checked_scope(params.get("scope"))
         key = _scope_key(scope, params.get("language_code", ""))
-        self.commands[key] = copy.deepcopy(commands)
+        self.commands[key] = _clone(commands)
         return True
 
     async def _get_my_commands(self, params: JSON) -> list[JSON]:
         scope = self._checked_scope(params.get("scope"))
-        return copy.deepcopy(
-            self.commands.get(_scope_key(scope, params.get("language_code", ""))) or []
-        )
+        return _clone(self.commands.get(_scope_key(scope, params.get("language_code", ""))) or [])
 
     async def _delete_my_commands(self, params: JSON) -> bool:
         scope = self._checked_scope(params.get("scope"))
@@ -1659,7 +1673,7 @@ class OfflineBotAPI:
         )
         if isinstance(params.get("link_preview_options"), dict):
             message["link_preview_options"] = params["link_preview_options"]
-        return copy.deepcopy(message)
+        return _clone(message)
 
     async def _edit_message_text(self, params: JSON) -> JSON:
         message = self._bot_message(params, "message to edit not found")
@@ -1677,7 +1691,7 @@ class OfflineBotAPI:
         _set_or_drop(message, "entities", entities or None)
         _set_or_drop(message, "reply_markup", markup)
         message["edit_date"] = int(self.clock())
-        return copy.deepcopy(message)
+        return _clone(message)
 
     async def _edit_message_reply_markup(self, params: JSON) -> JSON:
         message = self._bot_message(params, "message to edit not found")
@@ -1686,7 +1700,7 @@ class OfflineBotAPI:
             raise bad_request(NOT_MODIFIED.removeprefix("Bad Request: "))
         _set_or_drop(message, "reply_markup", markup)
         message["edit_date"] = int(self.clock())
-        return copy.deepcopy(message)
+        return _clone(message)
 
     async def _delete_message(self, params: JSON) -> bool:
         state = self._writable_chat(params)
@@ -1717,7 +1731,7 @@ class OfflineBotAPI:
         if isinstance(text, str) and len(text) > MAX_CALLBACK_ANSWER_LENGTH:
             raise bad_request("MESSAGE_TOO_LONG")
         self._open_callbacks.discard(query_id)
-        self.callback_answers[query_id] = copy.deepcopy(params)
+        self.callback_answers[query_id] = _clone(params)
         return True
 
     async def _answer_inline_query(self, params: JSON) -> bool:
@@ -1761,7 +1775,7 @@ class OfflineBotAPI:
                     self._formatted(content, "message_text")
             self._inline_markup(result.get("reply_markup"))
         del self._open_inline_queries[query_id]
-        self.inline_answers[query_id] = copy.deepcopy(params)
+        self.inline_answers[query_id] = _clone(params)
         return True
 
     async def _get_chat(self, params: JSON) -> JSON:
@@ -1935,6 +1949,12 @@ class OfflineRequest(BaseRequest):
         params = request_data.parameters if request_data is not None else {}
         status, body = await self.api.dispatch(endpoint, params)
         return status, _encode(body)
+
+
+def _clone(value: _T) -> _T:
+    """A deep copy of JSON data (much faster than copy.deepcopy for it)."""
+    copied: _T = json.loads(json.dumps(value))
+    return copied
 
 
 def _encode(body: JSON) -> bytes:

@@ -252,9 +252,9 @@ def _comment_lines(comment: Comment) -> list[Line]:
     return [*head, *body]
 
 
-def comments_text(title: str, page: CommentPage) -> list[str]:
+def comments_text(page: CommentPage) -> list[str]:
     """One page of a comment section: top-level comments with their replies nested."""
-    header = f"Comments on {title}"
+    header = f"Comments on {page.title}"
     count = f"{plural(page.total, 'comment')} · page {page.page} of {page.pages}"
     lines = [Line(header, tag="b"), Line(count, tag="i")]
     if not page.comments:

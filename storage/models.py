@@ -192,6 +192,7 @@ class CommentPage:
     """
 
     article_id: int
+    title: str
     page: int
     pages: int
     total: int

@@ -164,6 +164,14 @@ _VISIBLE_COUNT = """
     a.comment_count + (SELECT count(*) FROM comments g WHERE g.article_id = a.id
         AND g.chat_id = :chat AND g.visibility = 'group' AND g.status = 'visible')
 """
+# An article with its tags (position, name) and the comments a chat (:chat) may see.
+_ARTICLE_SELECT = f"""
+    SELECT a.*, {_VISIBLE_COUNT} AS visible_count,
+        (SELECT json_group_array(json_array(x.position, t.name))
+         FROM article_tags x JOIN tags t ON t.id = x.tag_id
+         WHERE x.article_id = a.id) AS tag_list
+    FROM articles a
+"""
 
 
 class Store:
@@ -203,12 +211,11 @@ class Store:
                 await self.db.commit()
 
     async def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
-        async with self.db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self.db.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
-        async with self.db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self.db.execute_fetchall(sql, params))
 
     # ------------------------------------------------------------------ articles
 
@@ -219,10 +226,9 @@ class Store:
         """
         key = content_key(parsed)
         async with self.transaction() as db:
-            async with db.execute(
+            existing = await self._one(
                 "SELECT id, content_key FROM articles WHERE source_key = ?", (parsed.source_key,)
-            ) as cursor:
-                existing = await cursor.fetchone()
+            )
             if existing is not None and existing["content_key"] == key:
                 return SaveResult(existing["id"], "unchanged", parsed.warnings)
             if existing is None:
@@ -262,10 +268,10 @@ class Store:
     ) -> int:
         slug = await self._free_slug(db, parsed.slug or slugify(parsed.title), parsed.source_key)
         wanted_id = parsed.id
-        if wanted_id is not None:
-            async with db.execute("SELECT 1 FROM articles WHERE id = ?", (wanted_id,)) as cur:
-                if await cur.fetchone() is not None:
-                    wanted_id = None
+        if wanted_id is not None and await self._one(
+            "SELECT 1 FROM articles WHERE id = ?", (wanted_id,)
+        ):
+            wanted_id = None
         cursor = await db.execute(
             "INSERT INTO articles (id, slug, title, body, source, source_key, content_key, url, "
             "published_at, imported_at, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -292,9 +298,8 @@ class Store:
         candidates = [slug, *(f"{slug}-{n}" for n in range(2, 6))]
         candidates += [f"{slug}-{digest[:8]}", f"{slug}-{digest[:16]}", f"{slug}-{digest}"]
         for candidate in candidates:
-            async with db.execute("SELECT 1 FROM articles WHERE slug = ?", (candidate,)) as cur:
-                if await cur.fetchone() is None:
-                    return candidate
+            if await self._one("SELECT 1 FROM articles WHERE slug = ?", (candidate,)) is None:
+                return candidate
         raise StorageError(f"no free slug for {slug!r}")
 
     async def _write_tags(
@@ -369,17 +374,15 @@ class Store:
         """Add the imported comments not stored yet; never drop a stored one."""
         id_map: dict[int, int] = {}
         for comment, key in zip(comments, _import_keys(comments), strict=True):
-            async with db.execute(
+            found = await self._one(
                 "SELECT id FROM comments WHERE article_id = ? AND import_key = ?",
                 (article_id, key),
-            ) as cur:
-                found = await cur.fetchone()
+            )
             if found is None and comment.message_id is not None:
-                async with db.execute(
+                found = await self._one(
                     "SELECT id FROM comments WHERE chat_id = ? AND message_id = ?",
                     (comment.chat_id, comment.message_id),
-                ) as cur:
-                    found = await cur.fetchone()
+                )
             if found is not None:
                 stored_id = int(found["id"])
                 if comment.id is not None:
@@ -439,27 +442,25 @@ class Store:
         root_id: int | None = None
         seq: int | None = None
         if parent_id is not None:
-            async with db.execute(
+            parent = await self._one(
                 "SELECT root_id FROM comments WHERE id = ? AND article_id = ?",
                 (parent_id, article_id),
-            ) as cur:
-                parent = await cur.fetchone()
+            )
             if parent is None:
                 raise NotFound(f"comment {parent_id} is not a comment on article {article_id}")
             root_id = parent["root_id"]
         else:
-            async with db.execute(
+            row = await self._one(
                 "UPDATE articles SET next_seq = next_seq + 1 WHERE id = ? RETURNING next_seq",
                 (article_id,),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None:
                 raise NotFound(f"no article {article_id}")
             seq = row[0]
-        if wanted_id is not None:
-            async with db.execute("SELECT 1 FROM comments WHERE id = ?", (wanted_id,)) as cur:
-                if await cur.fetchone() is not None:
-                    wanted_id = None
+        if wanted_id is not None and await self._one(
+            "SELECT 1 FROM comments WHERE id = ?", (wanted_id,)
+        ):
+            wanted_id = None
         cursor = await db.execute(
             "INSERT INTO comments (id, article_id, parent_id, root_id, seq, author, user_id, "
             "origin, chat_id, message_id, visibility, body, created_at, edited_at, status, "
@@ -489,12 +490,9 @@ class Store:
             await db.execute("UPDATE comments SET root_id = id WHERE id = ?", (comment_id,))
         return comment_id
 
-    async def _article_from_row(self, row: Row) -> Article:
-        tags = await self._all(
-            "SELECT t.name FROM article_tags a JOIN tags t ON t.id = a.tag_id "
-            "WHERE a.article_id = ? ORDER BY a.position",
-            (row["id"],),
-        )
+    def _article_from_row(self, row: Row) -> Article:
+        """An article from a row of ``_ARTICLE_SELECT``."""
+        tags = sorted(json.loads(row["tag_list"]))
         return Article(
             id=row["id"],
             slug=row["slug"],
@@ -505,27 +503,31 @@ class Store:
             published_at=row["published_at"],
             imported_at=row["imported_at"],
             summary=row["summary"],
-            tags=tuple(t["name"] for t in tags),
+            tags=tuple(name for _, name in tags),
             content_key=row["content_key"],
-            comment_count=row["comment_count"],
+            comment_count=row["visible_count"],
         )
 
-    async def article(self, article_id: int) -> Article | None:
-        """The article with this id, or None."""
-        row = await self._one("SELECT * FROM articles WHERE id = ?", (article_id,))
-        return await self._article_from_row(row) if row else None
+    async def article(self, article_id: int, chat_id: int | None = None) -> Article | None:
+        """The article with this id, or None; ``comment_count`` as ``chat_id`` sees it."""
+        row = await self._one(
+            f"{_ARTICLE_SELECT} WHERE a.id = :key", {"key": article_id, "chat": chat_id}
+        )
+        return self._article_from_row(row) if row else None
 
-    async def article_by_slug(self, slug: str) -> Article | None:
-        """The article with this slug, or None."""
-        row = await self._one("SELECT * FROM articles WHERE slug = ?", (slug.lower(),))
-        return await self._article_from_row(row) if row else None
+    async def article_by_slug(self, slug: str, chat_id: int | None = None) -> Article | None:
+        """The article with this slug, or None; ``comment_count`` as ``chat_id`` sees it."""
+        row = await self._one(
+            f"{_ARTICLE_SELECT} WHERE a.slug = :key", {"key": slug.lower(), "chat": chat_id}
+        )
+        return self._article_from_row(row) if row else None
 
-    async def find_article(self, id_or_slug: str) -> Article | None:
+    async def find_article(self, id_or_slug: str, chat_id: int | None = None) -> Article | None:
         """An article by numeric id or by slug, as a reader would type either."""
         text = id_or_slug.strip()
         if text.isdecimal() and len(text) < 19:
-            return await self.article(int(text))
-        return await self.article_by_slug(text)
+            return await self.article(int(text), chat_id)
+        return await self.article_by_slug(text, chat_id)
 
     async def article_title(self, article_id: int) -> str | None:
         """Just an article's title: cheap, for confirmations and buttons."""
@@ -618,23 +620,23 @@ class Store:
         """
         params = {"article": article_id, "chat": chat_id}
         article = await self._one(
-            f"SELECT a.next_seq, {_VISIBLE_COUNT} AS total FROM articles a WHERE a.id = :article",
+            f"SELECT a.title, a.next_seq, {_VISIBLE_COUNT} AS total, "
+            "  (SELECT json_group_array(c.seq) FROM comments c "
+            "   WHERE c.article_id = :article AND c.parent_id IS NULL "
+            "     AND (c.visibility <> 'public' OR c.status <> 'visible') "
+            f"    AND NOT ({_SEEN_BY_CHAT})) AS unseen "
+            "FROM articles a WHERE a.id = :article",
             params,
         )
         if article is None:
             raise NotFound(f"no article {article_id}")
-        unseen = await self._all(
-            "SELECT c.seq FROM comments c WHERE c.article_id = :article AND c.parent_id IS NULL "
-            "AND (c.visibility <> 'public' OR c.status <> 'visible') "
-            f"AND NOT ({_SEEN_BY_CHAT}) ORDER BY c.seq",
-            params,
-        )
+        unseen = sorted(json.loads(article["unseen"]))
         threads = article["next_seq"] - len(unseen)
         pages = max(1, -(-threads // per_page))
         page = min(max(1, page), pages)
         cursor = (page - 1) * per_page
-        for row in unseen:
-            if row["seq"] > cursor:
+        for seq in unseen:
+            if seq > cursor:
                 break
             cursor += 1
         tops = await self._all(
@@ -672,7 +674,9 @@ class Store:
 
             for top in tops:
                 walk(top, 0)
-        return CommentPage(article_id, page, pages, article["total"], tuple(comments))
+        return CommentPage(
+            article_id, article["title"], page, pages, article["total"], tuple(comments)
+        )
 
     async def comment(self, comment_id: int) -> Comment | None:
         """A comment by id, whoever may see it (callers check ``visible_in``)."""
@@ -850,17 +854,14 @@ class Store:
 
     async def save_user(self, user_id: int, display_name: str) -> User:
         """Record a user's current display name; returns the stored user."""
-        async with (
-            self.transaction() as db,
-            db.execute(
+        async with self.transaction():
+            row = await self._one(
                 "INSERT INTO users (id, display_name, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, "
                 "updated_at = excluded.updated_at WHERE display_name <> excluded.display_name "
                 "RETURNING banned",
                 (user_id, display_name, utc_now()),
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+            )
         if row is None:  # unchanged: the conflict clause updated nothing
             user = await self.user(user_id)
             assert user is not None
@@ -883,18 +884,15 @@ class Store:
 
     async def save_chat(self, chat_id: int, chat_type: str, title: str | None) -> Chat:
         """Record a chat the bot has seen; returns it with its settings."""
-        async with (
-            self.transaction() as db,
-            db.execute(
+        async with self.transaction():
+            row = await self._one(
                 "INSERT INTO chats (id, type, title, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title, "
                 "updated_at = excluded.updated_at "
                 "WHERE type <> excluded.type OR title IS NOT excluded.title "
                 "RETURNING subscribed, scope",
                 (chat_id, chat_type, title, utc_now()),
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+            )
         if row is None:
             chat = await self.chat(chat_id)
             assert chat is not None
@@ -978,12 +976,13 @@ class Store:
         last = 0
         while True:
             rows = await self._all(
-                "SELECT * FROM articles WHERE id > ? ORDER BY id LIMIT 200", (last,)
+                f"{_ARTICLE_SELECT} WHERE a.id > :key ORDER BY a.id LIMIT 200",
+                {"key": last, "chat": None},
             )
             if not rows:
                 return
             for row in rows:
-                article = await self._article_from_row(row)
+                article = self._article_from_row(row)
                 yield (
                     article,
                     await self.timeline(article.id),

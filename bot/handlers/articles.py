@@ -72,8 +72,11 @@ def help_text() -> str:
 
 
 async def send_article_card(update: Update, context: NewsContext, article: Article) -> None:
-    """Reply with an article card: title, date, summary and its buttons."""
-    count = await context.store.comment_count(article.id, chat_id_of(update))
+    """Reply with an article card: title, date, summary and its buttons.
+
+    ``article.comment_count`` must be the count this chat sees (``find_article`` does it).
+    """
+    count = article.comment_count
     await reply(
         update,
         render.article_card(article, count),
@@ -85,7 +88,7 @@ async def start(update: Update, context: NewsContext) -> None:
     """Welcome the reader, or open the article named by a deep link (``/start a12``)."""
     payload = context.args[0] if context.args else ""
     if payload.startswith("a") and (article_id := parse_int(payload[1:])) is not None:
-        article = await context.store.article(article_id)
+        article = await context.store.article(article_id, chat_id_of(update))
         if article is not None:
             await send_article_card(update, context, article)
             return
@@ -133,7 +136,7 @@ async def _article_from_args(update: Update, context: NewsContext, usage: str) -
     if not raw:
         await reply(update, f"Usage: {usage}. Find ids with /latest or /search.")
         return None
-    article = await find_article(context, raw[0])
+    article = await find_article(update, context, raw[0])
     if article is None:
         await reply(
             update,
@@ -164,7 +167,7 @@ async def show_timeline(update: Update, context: NewsContext) -> None:
         hint = f" Topics: {render.esc(', '.join(topics))}." if topics else ""
         await reply(update, f"Usage: /timeline ID_OR_TOPIC, e.g. /timeline 1.{hint}")
         return
-    article = await find_article(context, wanted)
+    article = await find_article(update, context, wanted)
     if article is not None:
         await send_timeline(update, context, article)
         return

@@ -8,7 +8,7 @@ from bot import keyboards, render
 from bot.context import NewsContext
 from bot.handlers.articles import send_article_card, send_timeline
 from bot.handlers.comments import ask_for_comment, send_comment_page
-from bot.handlers.common import reply
+from bot.handlers.common import chat_id_of, reply
 
 
 async def on_button(update: Update, context: NewsContext) -> None:
@@ -28,7 +28,7 @@ async def on_button(update: Update, context: NewsContext) -> None:
         edit = data.action == keyboards.PAGE
         await send_comment_page(update, context, article_id, data.args[1], edit=edit)
         return
-    article = await context.store.article(article_id)
+    article = await context.store.article(article_id, chat_id_of(update))
     if article is None:
         await query.answer("That article is no longer available.")
         return

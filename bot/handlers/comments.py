@@ -23,6 +23,7 @@ from bot import keyboards, render
 from bot.context import NewsContext
 from bot.handlers.articles import edit_or_ignore
 from bot.handlers.common import argument_text, chat_id_of, find_article, in_group, parse_int, reply
+from storage.errors import NotFound
 from storage.models import Comment, Visibility
 
 WAITING_FOR_COMMENT = "waiting_for_comment"
@@ -83,15 +84,15 @@ async def send_comment_page(
 ) -> None:
     """Show a page of comments; from Prev / Next, edit the pressed message in place."""
     query = update.callback_query
-    title = await context.store.article_title(article_id)
-    if title is None:
+    try:
+        result = await context.store.comment_page(article_id, page, chat_id_of(update))
+    except NotFound:
         if query:
             await query.answer("That article is no longer available.")
         else:
             await reply(update, f"No article {article_id}. Find one with /latest or /search.")
         return
-    result = await context.store.comment_page(article_id, page, chat_id_of(update))
-    parts = render.comments_text(title, result)
+    parts = render.comments_text(result)
     markup = keyboards.page_buttons(article_id, result.page, result.pages)
     if query:
         await query.answer()
@@ -107,7 +108,7 @@ async def show_comments(update: Update, context: NewsContext) -> None:
     if not args or len(args) > 2:
         await reply(update, "Usage: /comments ID [PAGE], e.g. /comments 1 2")
         return
-    article = await find_article(context, args[0])
+    article = await find_article(update, context, args[0])
     if article is None:
         await reply(
             update, f"No article “{render.esc(args[0][:64])}”. Find one with /latest or /search."
@@ -136,7 +137,7 @@ async def comment_command(update: Update, context: NewsContext) -> None:
     if not target:
         await reply(update, "Usage: /comment ID TEXT, e.g. /comment 1 Well reported.")
         return
-    article = await find_article(context, target)
+    article = await find_article(update, context, target)
     if article is None:
         await reply(
             update, f"No article “{render.esc(target[:64])}”. Find one with /latest or /search."

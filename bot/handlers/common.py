@@ -71,6 +71,6 @@ def parse_int(text: str, *, low: int = 1, high: int = 2**62) -> int | None:
     return value if low <= value <= high else None
 
 
-async def find_article(context: NewsContext, id_or_slug: str) -> Article | None:
-    """An article by id or slug (ignoring a leading # on the id)."""
-    return await context.store.find_article(id_or_slug.strip().lstrip("#"))
+async def find_article(update: Update, context: NewsContext, id_or_slug: str) -> Article | None:
+    """An article by id or slug (ignoring a leading #), with the comments this chat sees."""
+    return await context.store.find_article(id_or_slug.strip().lstrip("#"), chat_id_of(update))

@@ -36,7 +36,7 @@ async def answer_inline(update: Update, context: NewsContext) -> None:
 
 
 async def _result(context: NewsContext, article: Article) -> InlineQueryResultArticle:
-    count = await context.store.comment_count(article.id, None)
+    count = article.comment_count  # fetched for no chat: public comments only
     link = f"https://t.me/{context.bot.username}?start=a{article.id}"
     return InlineQueryResultArticle(
         id=f"a{article.id}",

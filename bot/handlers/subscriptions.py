@@ -66,10 +66,10 @@ async def push_articles(bot: Bot, store: Store, article_ids: Sequence[int]) -> i
     sent = 0
     for chat_id in await store.subscribed_chats():
         for article_id in article_ids:
-            article = await store.article(article_id)
+            article = await store.article(article_id, chat_id)
             if article is None:
                 continue
-            count = await store.comment_count(article.id, chat_id)
+            count = article.comment_count
             try:
                 await bot.send_message(
                     chat_id,

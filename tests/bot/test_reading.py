@@ -50,7 +50,7 @@ async def test_help_lists_every_command_with_an_example(driver: Driver) -> None:
     bob = driver.api.user("Bob")
     text = only_text(await driver.say(bob, bob, "/help"))
     assert text == help_text()
-    private, group = command_menus()
+    _, group = command_menus()
     for command in group:
         assert f"/{command.command}" in text
     assert "<code>/comment 1 Well reported.</code>" in text

@@ -113,8 +113,8 @@ def test_comments_page_nests_replies_and_shows_placeholders() -> None:
             depth=depth,
         )
 
-    page = CommentPage(1, 1, 2, 3, (comment(1, 0, "deleted"), comment(2, 1, body="x<y")))
-    text = render.comments_text("T & T", page)[0]
+    page = CommentPage(1, "T & T", 1, 2, 3, (comment(1, 0, "deleted"), comment(2, 1, body="x<y")))
+    text = render.comments_text(page)[0]
     assert text.startswith("<b>Comments on T &amp; T</b>\n<i>3 comments · page 1 of 2</i>")
     assert "<i>#1 [deleted by its author]</i>" in text
     assert "    ↳ <b>&lt;Ann&gt;</b>" in text

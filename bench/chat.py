@@ -1,0 +1,190 @@
+"""Chat benchmark: updates through the real application on the offline Bot API.
+
+Sends UPDATES updates from USERS users (a mix of /latest, /article, /timeline,
+/comments and presses of the card's buttons) through the real Application and
+handlers against the corpus that ``bench/corpus.py --keep DIR`` builds, and, in
+the same run, the same number of messages through a one-line echo bot on the
+same stand-in as the baseline. Prints updates/s and p50 / p99 latency per
+update for both, and the ratios; the "own" lines leave out the time the stand-in
+spends answering Bot API calls (on Telegram that is the server's, not the bot's).
+
+    python bench/corpus.py --keep /tmp/newsbot-corpus      # once, builds the corpus
+    python bench/chat.py --corpus /tmp/newsbot-corpus
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from bot.app import build_application
+from bot.config import Settings
+from bot.offline import OfflineBotAPI, OfflineChat, OfflineRequest, OfflineUser
+from storage import Store
+
+
+class TimedAPI(OfflineBotAPI):
+    """The stand-in, keeping count of the time it spends answering (Telegram's share)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.server_time = 0.0
+
+    async def dispatch(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        start = time.perf_counter()
+        try:
+            return await super().dispatch(method, params)
+        finally:
+            self.server_time += time.perf_counter() - start
+
+
+def figures(label: str, samples: list[float], elapsed: float) -> dict[str, float]:
+    """Print and return throughput and latency percentiles (ms)."""
+    samples = sorted(samples)
+    result = {
+        "rate": len(samples) / elapsed,
+        "p50": statistics.median(samples) * 1000,
+        "p99": samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000,
+    }
+    print(
+        f"{label:<10} {len(samples):,} updates in {elapsed:6.2f} s = {result['rate']:8,.0f}/s"
+        f"   p50 {result['p50']:6.3f} ms   p99 {result['p99']:6.3f} ms"
+    )
+    return result
+
+
+async def run_newsbot(
+    store: Store, updates: int, users: int, articles: int, seed: int
+) -> dict[str, float]:
+    """The real bot: a mix of reading commands and button presses."""
+    api = TimedAPI(username="BenchBot")
+    settings = Settings(db_path=store.path)
+    app = build_application(settings, request=OfflineRequest(api), store=store)
+    rng = random.Random(seed)
+    people = [api.user(f"Reader{n}") for n in range(users)]
+    chats = {user.id: api.private_chat(user) for user in people}
+    cards: dict[int, tuple[int, int]] = {}  # user -> (card message id, article id)
+    samples: list[float] = []
+    own: list[float] = []  # the same, less the stand-in's time answering the Bot API calls
+    kinds: dict[str, list[float]] = {}
+    busy = 0.0
+    async with app:
+        for n in range(updates):
+            user = people[n % users]
+            chat = chats[user.id]
+            update = _next_update(api, rng, user, chat, cards.get(user.id), articles)
+            api.server_time = 0.0
+            start = time.perf_counter()
+            await app.process_update(Update.de_json(update, app.bot))
+            took = time.perf_counter() - start
+            samples.append(took)
+            own.append(took - api.server_time)
+            busy += took
+            text = update.get("message", {}).get("text", "")
+            kind = text.split()[0] if text else update["callback_query"]["data"].split(":")[0]
+            kinds.setdefault(kind, []).append(took)
+            if text.startswith("/article"):
+                last = api.sent_messages(chat)[-1]
+                cards[user.id] = (int(last["message_id"]), int(text.split()[1]))
+    result = figures("newsbot", samples, busy)
+    result["own"] = figures("  own", own, sum(own))["rate"]
+    for kind, times in sorted(kinds.items()):
+        print(f"  {kind:<10} {len(times):6,}  p50 {statistics.median(times) * 1000:6.3f} ms")
+    return result
+
+
+def _next_update(
+    api: OfflineBotAPI,
+    rng: random.Random,
+    user: OfflineUser,
+    chat: OfflineChat,
+    card: tuple[int, int] | None,
+    articles: int,
+) -> dict[str, Any]:
+    roll = rng.random()
+    if card is not None and roll < 0.35:
+        message_id, article_id = card
+        data = rng.choice([f"tl:{article_id}", f"cm:{article_id}:1", f"full:{article_id}"])
+        return api.press_button(chat, message_id, user, data, queue=False)
+    article_id = 1 + int(rng.paretovariate(1.2) * 50) % articles
+    if roll < 0.5:
+        text = f"/article {article_id}"
+    elif roll < 0.65:
+        text = f"/latest {rng.randint(3, 10)}"
+    elif roll < 0.8:
+        text = f"/timeline {article_id}"
+    elif roll < 0.95:
+        text = f"/comments {article_id} {rng.randint(1, 3)}"
+    else:
+        text = f"/comments 1 {rng.randint(1, 20_000)}"  # deep into the big thread
+    return api.send_text(chat, user, text, queue=False)
+
+
+async def run_echo(updates: int, users: int) -> dict[str, float]:
+    """The baseline: a one-line echo handler on the same stand-in."""
+    api = TimedAPI(username="EchoBot")
+    request = OfflineRequest(api)
+    app: Application[Any, Any, Any, Any, Any, Any] = (
+        ApplicationBuilder().token("1:echo").request(request).get_updates_request(request).build()
+    )
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await update.message.reply_text(update.message.text)  # type: ignore[union-attr,arg-type]
+
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    people = [api.user(f"Echo{n}") for n in range(users)]
+    chats = {user.id: api.private_chat(user) for user in people}
+    own: list[float] = []
+    samples: list[float] = []
+    busy = 0.0
+    async with app:
+        for n in range(updates):
+            user = people[n % users]
+            update = api.send_text(chats[user.id], user, f"/article {n % 500}", queue=False)
+            api.server_time = 0.0
+            start = time.perf_counter()
+            await app.process_update(Update.de_json(update, app.bot))
+            took = time.perf_counter() - start
+            samples.append(took)
+            own.append(took - api.server_time)
+            busy += took
+    result = figures("echo", samples, busy)
+    result["own"] = figures("  own", own, sum(own))["rate"]
+    return result
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", default="/tmp/newsbot-corpus", help="folder of corpus.py")
+    parser.add_argument("--updates", type=int, default=20_000)
+    parser.add_argument("--users", type=int, default=1_000)
+    args = parser.parse_args()
+    db_path = Path(args.corpus) / "corpus.sqlite3"
+    if not db_path.exists():
+        sys.exit(f"no corpus at {db_path}: run  python bench/corpus.py --keep {args.corpus}")
+    store = await Store.open(db_path)
+    try:
+        articles = await store.article_count()
+        print(f"corpus: {articles:,} articles; {args.updates:,} updates from {args.users:,} users")
+        echo = await run_echo(args.updates, args.users)
+        news = await run_newsbot(store, args.updates, args.users, articles, seed=5)
+    finally:
+        await store.close()
+    print(
+        f"newsbot / echo throughput: {news['rate'] / echo['rate']:.2f} "
+        f"(less the stand-in's own time: {news['own'] / echo['own']:.2f})   "
+        f"p99: {news['p99']:.2f} ms vs {echo['p99']:.2f} ms"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
