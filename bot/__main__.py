@@ -150,7 +150,7 @@ async def _export(store: Store, output: str | None) -> int:
         except BaseException:
             os.unlink(tmp)
             raise
-    print(f"exported {count} articles", file=sys.stderr)
+    print(f"exported {count} article{'' if count == 1 else 's'}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -25,12 +25,12 @@ from bot.handlers.articles import edit_or_ignore
 from bot.handlers.common import argument_text, chat_id_of, find_article, in_group, parse_int, reply
 from storage.errors import NotFound
 from storage.models import Comment, Visibility
+from storage.text import clean_body, clean_line
 
 WAITING_FOR_COMMENT = "waiting_for_comment"
 PROMPT_TIMEOUT = 10 * 60
 RATE_WINDOW = 60
 DUPLICATE_WINDOW = 60
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2028\u2029\ufeff]")
 _COMMAND_PREFIX = re.compile(r"^/(comment|reply)(@\w+)?\s+\S+\s*", re.IGNORECASE)
 
 
@@ -50,17 +50,10 @@ def iso(seconds: float) -> str:
 
 def display_name(user: User) -> str:
     """A user's name as shown on their comments: full name, else @username."""
-    name = " ".join((user.full_name or "").split())
-    name = _CONTROL.sub("", name).strip()
+    name = clean_line(user.full_name or "")
     if not name and user.username:
         name = f"@{user.username}"
     return name[:64] or f"user {user.id}"
-
-
-def clean_text(text: str) -> str:
-    """Strip control characters and surrounding blank space; keep line breaks."""
-    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return "\n".join(line.rstrip() for line in text.split("\n")).strip()
 
 
 def _pending(context: NewsContext) -> dict[int, Pending]:
@@ -313,7 +306,7 @@ async def post_comment(
     if title is None:
         await reply(update, "That article is no longer available.")
         return
-    body = clean_text(text)
+    body = clean_body(text)
     refusal = await _refusal(context, article_id, user, body)
     if refusal is not None:
         await reply(update, refusal)
@@ -354,7 +347,7 @@ async def on_edit(update: Update, context: NewsContext) -> None:
     comment = await context.store.comment_by_message(message.chat_id, message.message_id)
     if comment is None or comment.user_id != user.id or comment.status != "visible":
         return
-    body = clean_text(_COMMAND_PREFIX.sub("", message.text, count=1))
+    body = clean_body(_COMMAND_PREFIX.sub("", message.text, count=1))
     if body == comment.body:
         return
     if not body:

@@ -1,32 +1,32 @@
-"""Placeholder until the parsers land: every source is refused with a clear error."""
+"""Turning files, feeds and exports into articles, with summaries and timelines.
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+The public names are re-exported here; the modules behind them are:
 
-from storage.errors import IngestError
-from storage.models import ParsedArticle
+* ``textformat``  the native text format
+* ``feedformat``  RSS and Atom (their HTML cleaned by ``markup``)
+* ``jsonl``       JSON Lines, the export format, both ways
+* ``summary``, ``timeline``, ``topics``  what is computed at import (``enrich``)
+* ``sources``     files, folders and URLs
+"""
 
+from storage.ingest.enrich import enrich
+from storage.ingest.feedformat import parse_feed
+from storage.ingest.jsonl import article_record, parse_jsonl
+from storage.ingest.sources import expand_sources, load_source
+from storage.ingest.summary import summarize
+from storage.ingest.textformat import parse_text
+from storage.ingest.timeline import extract_timeline
+from storage.ingest.topics import derive_topics
 
-def enrich(article: ParsedArticle) -> ParsedArticle:
-    """Return the article unchanged."""
-    return article
-
-
-def expand_sources(names: Sequence[str]) -> list[str]:
-    """The sources as given."""
-    return list(names)
-
-
-def load_source(name: str) -> Iterator[ParsedArticle | IngestError]:
-    """Refuse every source."""
-    yield IngestError(name, "importing is not available yet")
-
-
-def parse_text(text: str, source: str) -> ParsedArticle:
-    """Refuse every text."""
-    raise IngestError(source, "importing is not available yet")
-
-
-def article_record(*parts: Any) -> dict[str, Any]:
-    """Nothing to export yet."""
-    return {}
+__all__ = [
+    "article_record",
+    "derive_topics",
+    "enrich",
+    "expand_sources",
+    "extract_timeline",
+    "load_source",
+    "parse_feed",
+    "parse_jsonl",
+    "parse_text",
+    "summarize",
+]

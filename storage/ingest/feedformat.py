@@ -1,0 +1,169 @@
+"""RSS and Atom feeds, read with feedparser; their HTML becomes clean text blocks.
+
+feedparser copes with real-world breakage (it reads many ill-formed feeds and
+says so in ``bozo``); a document with no usable entry is refused with one
+line. feedparser's own sanitiser is switched off because ours (``markup``)
+keeps the structure it needs and drops every tag anyway.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import warnings
+from typing import Any
+
+import feedparser
+
+from storage.errors import IngestError
+from storage.ingest.markup import html_to_blocks, html_to_text, text_to_blocks
+from storage.models import Block, ParsedArticle
+from storage.text import clean_line
+
+MAX_TITLE = 300
+MAX_URL = 2_000
+MAX_TAGS = 10
+MAX_TAG = 40
+_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+_GLOBAL_ID = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)  # a URL, tag: or urn: id
+
+
+def parse_feed(data: bytes, source: str) -> list[ParsedArticle]:
+    """Every usable entry of an RSS or Atom document; IngestError when there is none."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = feedparser.parse(data, resolve_relative_uris=False, sanitize_html=False)
+    except Exception as error:  # feedparser's parsers can fail in their own ways
+        raise IngestError(source, f"not a readable feed ({type(error).__name__})") from None
+    entries: list[Any] = list(parsed.get("entries") or [])
+    if not entries:
+        problem = parsed.get("bozo_exception")
+        if parsed.get("bozo") and problem is not None:
+            raise IngestError(source, f"not an RSS or Atom feed ({_one_line(problem)})")
+        if not parsed.get("version"):
+            raise IngestError(source, "not an RSS or Atom feed")
+        raise IngestError(source, "the feed has no articles")
+    feed = parsed.get("feed") or {}
+    feed_id = clean_line(str(feed.get("id") or feed.get("link") or feed.get("title") or ""))
+    articles = [
+        article for entry in entries if (article := _article(entry, source, feed_id)) is not None
+    ]
+    if not articles:
+        raise IngestError(source, "no entry in the feed has a title or any text")
+    if parsed.get("bozo") and parsed.get("bozo_exception") is not None:
+        note = f"the feed is not well formed ({_one_line(parsed['bozo_exception'])}); "
+        note += f"imported the {len(articles)} readable entries"
+        first = articles[0]
+        articles[0] = ParsedArticle(
+            **{**_fields(first), "warnings": (*first.warnings, note)}  # frozen: rebuild
+        )
+    return articles
+
+
+def _fields(article: ParsedArticle) -> dict[str, Any]:
+    return {name: getattr(article, name) for name in ParsedArticle.__slots__}
+
+
+def _one_line(error: object) -> str:
+    text = clean_line(str(error)) or type(error).__name__
+    return text[:120]
+
+
+def _article(entry: Any, source: str, feed_id: str) -> ParsedArticle | None:
+    blocks = _body(entry)
+    title = _title(entry)
+    if not title and blocks:
+        title = _shorten(blocks[0].text, 80)
+    if not title:
+        return None
+    if not blocks:
+        blocks = [Block("paragraph", title)]
+    url = _url(entry.get("link"))
+    return ParsedArticle(
+        title=title,
+        blocks=tuple(blocks),
+        source_key=_source_key(entry, url, title, feed_id),
+        source=source,
+        url=url,
+        published_at=_published(entry),
+        tags=_tags(entry),
+    )
+
+
+def _title(entry: Any) -> str:
+    raw = entry.get("title")
+    if not isinstance(raw, str):
+        return ""
+    detail = entry.get("title_detail") or {}
+    kind = str(detail.get("type") or "")
+    text = html_to_text(raw) if "html" in kind else " ".join(b.text for b in text_to_blocks(raw))
+    return _shorten(text, MAX_TITLE)
+
+
+def _body(entry: Any) -> list[Block]:
+    """The longest of the entry's contents and its summary, as blocks."""
+    candidates: list[tuple[str, str]] = []
+    for content in entry.get("content") or []:
+        if isinstance(content, dict) and isinstance(content.get("value"), str):
+            candidates.append((content["value"], str(content.get("type") or "")))
+    summary = entry.get("summary")
+    if isinstance(summary, str):
+        detail = entry.get("summary_detail") or {}
+        candidates.append((summary, str(detail.get("type") or "text/html")))
+    # The fullest text wins; on a tie the content, which comes first, over the summary.
+    best: list[Block] = []
+    for value, kind in sorted(candidates, key=lambda c: len(c[0]), reverse=True)[:2]:
+        blocks = html_to_blocks(value) if "html" in kind else text_to_blocks(value)
+        if _length(blocks) > _length(best) + 1:
+            best = blocks
+    return best
+
+
+def _length(blocks: list[Block]) -> int:
+    return sum(len(block.text) for block in blocks)
+
+
+def _url(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    match = _URL.fullmatch(value.strip())
+    return match.group(0) if match and len(value) <= MAX_URL else None
+
+
+def _source_key(entry: Any, url: str | None, title: str, feed_id: str) -> str:
+    """An entry's identity across imports: its id if global, else qualified by its feed."""
+    entry_id = clean_line(str(entry.get("id") or ""))[:MAX_URL]
+    if entry_id and _GLOBAL_ID.match(entry_id):
+        return f"feed:{entry_id}"
+    local = entry_id or url or title.casefold()
+    return f"feed:{feed_id}#{local}" if feed_id else f"feed:{local}"
+
+
+def _published(entry: Any) -> str | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if isinstance(value, time.struct_time) and 1 <= value.tm_year <= 9999:
+            try:
+                return time.strftime("%Y-%m-%dT%H:%M:%SZ", value)
+            except (ValueError, OverflowError):
+                continue
+    return None
+
+
+def _tags(entry: Any) -> tuple[str, ...]:
+    tags: list[str] = []
+    for tag in entry.get("tags") or []:
+        term = tag.get("term") if isinstance(tag, dict) else None
+        if not isinstance(term, str):
+            continue
+        name = html_to_text(term).lower()
+        if name and len(name) <= MAX_TAG and name not in tags:
+            tags.append(name)
+    return tuple(tags[:MAX_TAGS])
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0] + "\u2026"

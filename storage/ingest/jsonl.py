@@ -1,0 +1,267 @@
+"""JSON Lines: the export format, one article a line, read back without loss.
+
+``article_record`` writes a stored article as a plain dict; ``parse_jsonl``
+reads such records back into ``ParsedArticle``s that keep every field (ids,
+slug, summary, timeline, comments with their threads and statuses), so an
+export imported into an empty database exports again identically.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from storage.errors import IngestError
+from storage.models import (
+    BLOCK_KINDS,
+    PRECISIONS,
+    QUALIFIERS,
+    Article,
+    Block,
+    BlockKind,
+    Comment,
+    CommentStatus,
+    Origin,
+    ParsedArticle,
+    ParsedComment,
+    Precision,
+    TimelineEvent,
+    Visibility,
+)
+from storage.text import clean_body, clean_line
+
+_DATE_FORMS: dict[str, re.Pattern[str]] = {
+    "year": re.compile(r"\d{4}"),
+    "month": re.compile(r"\d{4}-(0[1-9]|1[0-2])"),
+    "day": re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"),
+}
+_ORIGINS: tuple[Origin, ...] = ("imported", "chat")
+_VISIBILITIES: tuple[Visibility, ...] = ("public", "group")
+_STATUSES: tuple[CommentStatus, ...] = ("visible", "hidden", "deleted")
+MAX_LINE = 50_000_000
+
+
+def article_record(
+    article: Article,
+    timeline: Sequence[TimelineEvent],
+    comments: Sequence[Comment],
+    source_key: str,
+) -> dict[str, Any]:
+    """One exported line: the article with its summary, timeline and comments."""
+    return {
+        "id": article.id,
+        "slug": article.slug,
+        "title": article.title,
+        "source": article.source,
+        "source_key": source_key,
+        "url": article.url,
+        "published_at": article.published_at,
+        "imported_at": article.imported_at,
+        "tags": list(article.tags),
+        "summary": article.summary,
+        "body": [{"kind": block.kind, "text": block.text} for block in article.blocks],
+        "timeline": [
+            {
+                "date": event.date,
+                "precision": event.precision,
+                "qualifier": event.qualifier,
+                "label": event.label,
+                "sentence": event.sentence,
+            }
+            for event in timeline
+        ],
+        "comments": [
+            {
+                "id": comment.id,
+                "parent_id": comment.parent_id,
+                "author": comment.author,
+                "user_id": comment.user_id,
+                "body": comment.body,
+                "created_at": comment.created_at,
+                "edited_at": comment.edited_at,
+                "origin": comment.origin,
+                "chat_id": comment.chat_id,
+                "message_id": comment.message_id,
+                "visibility": comment.visibility,
+                "status": comment.status,
+            }
+            for comment in comments
+        ],
+    }
+
+
+def parse_jsonl(text: str, source: str) -> Iterator[ParsedArticle | IngestError]:
+    """Each non-blank line as an article, or as an IngestError naming the line."""
+    seen_any = False
+    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        if not line.strip():
+            continue
+        seen_any = True
+        try:
+            yield parse_record(line, source)
+        except IngestError as error:
+            yield IngestError(source, error.reason, line=number)
+    if not seen_any:
+        yield IngestError(source, "the file is empty")
+
+
+def parse_record(line: str, source: str) -> ParsedArticle:
+    """One JSON Lines record; raises IngestError saying what is wrong with it."""
+    try:
+        return _parse_record(line, source)
+    except IngestError as error:
+        raise IngestError(source, error.reason) from None
+
+
+def _parse_record(line: str, source: str) -> ParsedArticle:
+    try:
+        record = json.loads(line)
+    except ValueError as error:
+        raise IngestError(source, f"not valid JSON ({_first_line(error)})") from None
+    except RecursionError:
+        raise IngestError(source, "not valid JSON (nested too deeply)") from None
+    if not isinstance(record, dict):
+        raise IngestError(source, "each line must be a JSON object")
+    title = clean_line(_text(record, "title", required=True) or "")
+    if not title:
+        raise IngestError(source, "'title' is empty")
+    blocks = tuple(_block(item, n) for n, item in enumerate(_list(record, "body"), start=1))
+    if not blocks:
+        raise IngestError(source, "'body' has no paragraphs")
+    source_key = _text(record, "source_key") or "jsonl:" + (
+        _text(record, "url") or _text(record, "slug") or title.casefold()
+    )
+    timeline = None
+    if "timeline" in record and record["timeline"] is not None:
+        timeline = tuple(
+            _event(item, n) for n, item in enumerate(_list(record, "timeline"), start=1)
+        )
+    tags = tuple(clean_line(tag).lower() for tag in _strings(record, "tags") if clean_line(tag))
+    return ParsedArticle(
+        title=title,
+        blocks=blocks,
+        source_key=source_key,
+        source=_text(record, "source") or source,
+        url=_text(record, "url"),
+        published_at=_text(record, "published_at"),
+        tags=tags,
+        comments=tuple(
+            _comment(item, n) for n, item in enumerate(_list(record, "comments"), start=1)
+        ),
+        summary=_text(record, "summary"),
+        timeline=timeline,
+        slug=_text(record, "slug"),
+        imported_at=_text(record, "imported_at"),
+        id=_int(record, "id"),
+    )
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+
+
+def _text(record: dict[str, Any], key: str, required: bool = False) -> str | None:
+    value = record.get(key)
+    if value is None:
+        if required:
+            raise IngestError("", f"'{key}' is missing")
+        return None
+    if not isinstance(value, str):
+        raise IngestError("", f"'{key}' must be a string")
+    return value
+
+
+def _int(record: dict[str, Any], key: str) -> int | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise IngestError("", f"'{key}' must be a whole number")
+    if not -(2**63) <= value < 2**63:
+        raise IngestError("", f"'{key}' is out of range")
+    return value
+
+
+def _list(record: dict[str, Any], key: str) -> list[Any]:
+    value = record.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise IngestError("", f"'{key}' must be a list")
+    return value
+
+
+def _strings(record: dict[str, Any], key: str) -> list[str]:
+    values = _list(record, key)
+    if not all(isinstance(value, str) for value in values):
+        raise IngestError("", f"'{key}' must be a list of strings")
+    return values
+
+
+def _object(item: Any, where: str) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise IngestError("", f"{where} must be an object")
+    return item
+
+
+def _block(item: Any, number: int) -> Block:
+    where = f"body item {number}"
+    record = _object(item, where)
+    kind = record.get("kind")
+    if kind not in BLOCK_KINDS:
+        raise IngestError("", f"{where}: 'kind' must be one of {', '.join(BLOCK_KINDS)}")
+    text = clean_line(_text(record, "text", required=True) or "")
+    if not text:
+        raise IngestError("", f"{where}: 'text' is empty")
+    block_kind: BlockKind = kind
+    return Block(block_kind, text)
+
+
+def _event(item: Any, number: int) -> TimelineEvent:
+    where = f"timeline item {number}"
+    record = _object(item, where)
+    precision = record.get("precision")
+    if precision not in PRECISIONS:
+        raise IngestError("", f"{where}: 'precision' must be one of {', '.join(PRECISIONS)}")
+    checked: Precision = precision
+    date = _text(record, "date", required=True) or ""
+    if not _DATE_FORMS[checked].fullmatch(date):
+        raise IngestError("", f"{where}: date {date[:20]!r} does not match precision {checked}")
+    qualifier = _text(record, "qualifier")
+    if qualifier is not None and qualifier not in QUALIFIERS:
+        raise IngestError("", f"{where}: unknown qualifier {qualifier[:20]!r}")
+    return TimelineEvent(
+        date=date,
+        precision=checked,
+        qualifier=qualifier,
+        label=_text(record, "label") or "",
+        sentence=_text(record, "sentence") or "",
+    )
+
+
+def _comment(item: Any, number: int) -> ParsedComment:
+    where = f"comment {number}"
+    record = _object(item, where)
+    origin = record.get("origin", "imported")
+    visibility = record.get("visibility", "public")
+    status = record.get("status", "visible")
+    if origin not in _ORIGINS or visibility not in _VISIBILITIES or status not in _STATUSES:
+        raise IngestError("", f"{where}: unknown origin, visibility or status")
+    body = clean_body(_text(record, "body", required=True) or "")
+    author = clean_line(_text(record, "author") or "") or "Anonymous"
+    return ParsedComment(
+        author=author,
+        body=body,
+        created_at=_text(record, "created_at"),
+        id=_int(record, "id"),
+        parent_id=_int(record, "parent_id"),
+        user_id=_int(record, "user_id"),
+        origin=origin,
+        chat_id=_int(record, "chat_id"),
+        message_id=_int(record, "message_id"),
+        visibility=visibility,
+        status=status,
+        edited_at=_text(record, "edited_at"),
+    )

@@ -1,0 +1,185 @@
+"""Where articles come from: files, folders and URLs, each read into articles.
+
+``load_source`` never raises: every problem with a source becomes an
+``IngestError`` item naming it (and the line, where there is one), so a batch
+import reports it and carries on with the next source.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from storage.errors import IngestError
+from storage.ingest.enrich import enrich
+from storage.ingest.feedformat import parse_feed
+from storage.ingest.jsonl import parse_jsonl
+from storage.ingest.textformat import parse_text
+from storage.models import ParsedArticle
+
+MAX_BYTES = 50 * 1024 * 1024
+FETCH_TIMEOUT = 30.0
+USER_AGENT = "newsbot (+https://github.com/newsbot)"
+
+Format = Literal["text", "feed", "jsonl"]
+_EXTENSIONS: dict[str, Format] = {
+    ".txt": "text",
+    ".text": "text",
+    ".md": "text",
+    ".xml": "feed",
+    ".rss": "feed",
+    ".atom": "feed",
+    ".rdf": "feed",
+    ".feed": "feed",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+# Signatures of common binary files, for a clearer refusal than "not UTF-8".
+_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"%PDF": "a PDF document",
+    b"PK\x03\x04": "a ZIP archive (an Office document?)",
+    b"\x1f\x8b": "a gzip archive",
+    b"SQLite format 3": "an SQLite database",
+}
+
+
+def is_url(name: str) -> bool:
+    """Whether a source names an http(s) URL rather than a path."""
+    return name.lower().startswith(("http://", "https://"))
+
+
+def expand_sources(names: Sequence[str]) -> list[str]:
+    """Folders replaced by the files under them (sorted, hidden ones skipped)."""
+    sources: list[str] = []
+    for name in names:
+        path = Path(name)
+        if is_url(name) or not path.is_dir():
+            sources.append(name)
+            continue
+        found: list[Path] = []
+        for root, folders, files in os.walk(path):
+            folders[:] = [folder for folder in folders if not folder.startswith(".")]
+            found.extend(Path(root) / file for file in files if not file.startswith("."))
+        sources.extend(str(file) for file in sorted(found))
+    return sources
+
+
+def load_source(name: str) -> Iterator[ParsedArticle | IngestError]:
+    """Every article in a file or at a URL, enriched, or an error for each bad part."""
+    try:
+        data, content_type = _fetch(name) if is_url(name) else (_read(name), "")
+        kind = _format(name, data, content_type)
+        if kind == "feed":
+            for article in parse_feed(data, name):
+                yield enrich(article)
+            return
+        text = _decode(name, data)
+        if kind == "jsonl":
+            for item in parse_jsonl(text, name):
+                yield item if isinstance(item, IngestError) else enrich(item)
+        else:
+            yield enrich(parse_text(text, name))
+    except IngestError as error:
+        yield error
+    except Exception as error:  # a parser bug must not end the batch or show a traceback
+        yield IngestError(name, f"could not be imported ({type(error).__name__}: {error})"[:300])
+
+
+def _read(name: str) -> bytes:
+    path = Path(name)
+    try:
+        if path.is_dir():
+            raise IngestError(name, "is a folder; give it to import to read the files in it")
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise IngestError(name, f"is {_megabytes(size)}; the limit is {_megabytes(MAX_BYTES)}")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise IngestError(name, "no such file") from None
+    except PermissionError:
+        raise IngestError(name, "cannot be read: permission denied") from None
+    except IsADirectoryError:
+        raise IngestError(name, "is a folder") from None
+    except OSError as error:
+        raise IngestError(name, f"cannot be read: {error.strerror or error}") from None
+    if len(data) > MAX_BYTES:  # it grew while we read it
+        raise IngestError(name, f"is larger than {_megabytes(MAX_BYTES)}")
+    return data
+
+
+def _fetch(url: str) -> tuple[bytes, str]:
+    try:
+        with (
+            httpx.Client(
+                timeout=FETCH_TIMEOUT, follow_redirects=True, headers={"User-Agent": USER_AGENT}
+            ) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code >= 400:
+                raise IngestError(url, f"the server answered {response.status_code}")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise IngestError(url, f"is larger than {_megabytes(MAX_BYTES)}")
+                chunks.append(chunk)
+            return b"".join(chunks), response.headers.get("content-type", "")
+    except httpx.InvalidURL:
+        raise IngestError(url, "is not a valid URL") from None
+    except httpx.TimeoutException:
+        raise IngestError(url, f"did not answer within {FETCH_TIMEOUT:.0f} s") from None
+    except httpx.HTTPError as error:
+        raise IngestError(url, f"could not be fetched ({type(error).__name__})") from None
+
+
+def _format(name: str, data: bytes, content_type: str) -> Format:
+    if not data.strip():
+        raise IngestError(name, "the file is empty")
+    for magic, what in _MAGIC.items():
+        if data.startswith(magic):
+            raise IngestError(name, f"is {what}, not articles")
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise IngestError(name, "is binary data, not articles")
+    if is_url(name):
+        suffix = Path(name.split("?", 1)[0]).suffix.lower()
+        if suffix in (".jsonl", ".ndjson") or "json" in content_type:
+            return "jsonl"
+        if suffix in (".txt", ".text") or content_type.startswith("text/plain"):
+            return "text"
+        return "feed"
+    by_extension = _EXTENSIONS.get(Path(name).suffix.lower())
+    if by_extension is not None:
+        return by_extension
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    return "feed" if head == b"<" else "jsonl" if head == b"{" else "text"
+
+
+def _decode(name: str, data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise IngestError(name, "is not valid UTF-16 text") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise IngestError(
+            name,
+            f"is not UTF-8 text (byte 0x{data[error.start]:02x}); save it as UTF-8",
+            line=line,
+        ) from None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB"

@@ -1,0 +1,26 @@
+"""Text as the store keeps it: no control characters, whitespace tidied.
+
+Every importer and the chat pass what they store through these, so no
+control character, stray byte order mark or lone surrogate reaches the
+database, whatever a file, a feed or a Telegram message carried.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 and C1 controls except tab and line feed (handled below), zero-width space,
+# byte order mark, and lone surrogates (which cannot even be encoded as UTF-8).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff\ud800-\udfff]")
+_LINE_BREAKS = re.compile(r"\r\n|[\r\u2028\u2029\x0b\x0c\x85]")
+
+
+def clean_line(text: str) -> str:
+    """Text on one line: control characters removed, runs of whitespace made one space."""
+    return " ".join(_CONTROL.sub("", _LINE_BREAKS.sub("\n", text)).split())
+
+
+def clean_body(text: str) -> str:
+    """Text that keeps its line breaks: control characters and trailing blanks removed."""
+    text = _CONTROL.sub("", _LINE_BREAKS.sub("\n", text).replace("\t", " "))
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip()

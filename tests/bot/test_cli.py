@@ -1,0 +1,133 @@
+"""The newsbot command: import, export, stats, backup, and chat --script."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from storage.importer import sample_path
+
+SAMPLE = sample_path()
+
+
+@pytest.fixture(autouse=True)
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every CLI test runs in its own folder with its own NEWSBOT_DB."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "cli.sqlite3"
+    monkeypatch.setenv("NEWSBOT_DB", str(path))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_import_is_idempotent_and_reports_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "import", str(SAMPLE))[:2] == (
+        0,
+        "1 new, 0 updated, 0 unchanged, 0 failed\n",
+    )
+    assert run(capsys, "import", str(SAMPLE))[:2] == (
+        0,
+        "0 new, 0 updated, 1 unchanged, 0 failed\n",
+    )
+
+
+def test_a_batch_with_bad_files_imports_the_rest_and_exits_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "good.txt").write_bytes(SAMPLE.read_bytes())
+    (batch / "empty.txt").write_text("")
+    (batch / "latin1.txt").write_bytes("Caf\xe9 news\nA paragraph.\n".encode("latin-1"))
+    (batch / "broken.xml").write_text("<rss><channel><item><title>x</ti")
+    code, out, err = run(capsys, "import", str(batch), str(tmp_path / "missing.txt"))
+    assert code == 1
+    assert out.startswith("1 new, 0 updated, 0 unchanged, ")
+    assert "Traceback" not in err
+    for name in ("empty.txt", "latin1.txt", "missing.txt"):
+        assert any(name in line for line in err.splitlines() if line.startswith("error: "))
+
+
+def test_export_then_import_into_a_new_database_is_lossless(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(capsys, "import", str(SAMPLE))
+    code, first, _ = run(capsys, "export")
+    assert code == 0
+    [record] = [json.loads(line) for line in first.splitlines()]
+    assert record["title"] == "Joint Anti-Missile Drills Conclude in Russia"
+    assert len(record["comments"]) == 5
+    assert {"date", "precision", "qualifier", "label", "sentence"} <= set(record["timeline"][0])
+    dump = tmp_path / "dump.jsonl"
+    assert run(capsys, "export", "--output", str(dump))[0] == 0
+    assert dump.read_text() == first
+    monkeypatch.setenv("NEWSBOT_DB", str(tmp_path / "second.sqlite3"))
+    assert run(capsys, "import", str(dump))[:2] == (0, "1 new, 0 updated, 0 unchanged, 0 failed\n")
+    assert run(capsys, "export")[1] == first
+
+
+def test_stats_and_backup(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    run(capsys, "import", str(SAMPLE))
+    code, out, _ = run(capsys, "stats")
+    assert code == 0
+    assert "articles          1" in out and "comments          5" in out
+    target = tmp_path / "copy.sqlite3"
+    assert run(capsys, "backup", str(target))[0] == 0
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("SELECT count(*) FROM comments").fetchone() == (5,)
+    code, _, err = run(capsys, "backup", str(target))
+    assert code == 1 and "already exists" in err
+
+
+def test_malformed_settings_stop_with_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADMIN_IDS", "12,abc")
+    code, _, err = run(capsys, "stats")
+    assert code == 2
+    assert err == "newsbot: ADMIN_IDS must be a whole number, not 'abc'\n"
+
+
+def test_chat_script_prints_the_transcript(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    script = tmp_path / "demo.txt"
+    script.write_text("/article 1\n#4\nGreat piece <b>really</b>\n/comments 1 2\n:bogus\n")
+    code, out, _ = run(capsys, "chat", "--script", str(script))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("newsbot chat: you are You in a private chat with @NewsroomBot")
+    assert "you> /article 1" in lines
+    card = lines.index("you> /article 1")
+    assert lines[card + 1] == "bot [2]:"
+    assert lines[card + 2] == "  *Joint Anti-Missile Drills Conclude in Russia*"
+    assert "  [1] Full text  [2] Timeline" in lines
+    assert "  [3] Comments (5)  [4] Comment" in lines
+    assert any("send your comment on" in line for line in lines)
+    assert "  ✅ Comment #6 posted on “Joint Anti-Missile Drills Conclude in Russia”." in lines
+    assert "  Great piece <b>really</b>" in lines  # shown as text, not as markup
+    assert "  (unknown key :bogus; :help lists them)" in lines
+
+
+def test_chat_in_a_group(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    script = tmp_path / "group.txt"
+    script.write_text("/comment 1 group only\n/scope\n")
+    code, out, _ = run(capsys, "chat", "--group", "--script", str(script))
+    assert code == 0
+    assert "(visible in this group only)" in out
+    assert "This group's comments are seen in this group only." in out
+
+
+def test_chat_with_a_missing_script(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "chat", "--script", "nope.txt")
+    assert (code, err) == (2, "newsbot: no such script file: nope.txt\n")

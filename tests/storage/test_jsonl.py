@@ -1,0 +1,193 @@
+"""JSON Lines: the export read back without loss, and bad lines named by number."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storage import Store
+from storage.errors import IngestError
+from storage.importer import load_bundled_sample
+from storage.ingest import article_record, parse_jsonl
+from storage.ingest.jsonl import parse_record
+
+
+async def export_lines(store: Store) -> list[str]:
+    """What ``newsbot export`` writes, line by line."""
+    return [
+        json.dumps(article_record(*row), ensure_ascii=False) async for row in store.export_rows()
+    ]
+
+
+async def test_export_then_import_restores_threads_statuses_and_chat_fields(
+    store: Store, tmp_path: Path
+) -> None:
+    article_id = await load_bundled_sample(store)
+    [first, *_] = await store.all_comments(article_id)
+    reply, _ = await store.add_comment(
+        article_id=article_id,
+        body="A reply\nover two lines <b>with</b> markup & more",
+        author="Ada",
+        user_id=7,
+        chat_id=-100123,
+        message_id=55,
+        visibility="group",
+        parent_id=first.id,
+        now="2025-12-05T10:00:00Z",
+    )
+    await store.add_comment(
+        article_id=article_id,
+        body="Replying to the reply",
+        author="Bob",
+        user_id=8,
+        chat_id=8,
+        message_id=3,
+        visibility="public",
+        parent_id=reply.id,
+    )
+    await store.edit_comment(reply.id, "An edited reply", now="2025-12-05T11:00:00Z")
+    await store.set_comment_status(first.id, "hidden")
+    before = await export_lines(store)
+
+    again = await Store.open(tmp_path / "second.sqlite3")
+    try:
+        for number, line in enumerate(before, start=1):
+            [item] = list(parse_jsonl(line, f"dump.jsonl:{number}"))
+            assert not isinstance(item, IngestError), item
+            assert (await again.save_article(item)).outcome == "new"
+        after = await export_lines(again)
+        assert after == before
+        [thread] = [c for c in await again.all_comments(article_id) if c.id == reply.id]
+        assert (thread.parent_id, thread.visibility, thread.chat_id) == (
+            first.id,
+            "group",
+            -100123,
+        )
+        assert await again.comment_by_message(-100123, 55) is not None
+        # Importing the same export again changes nothing.
+        [item] = list(parse_jsonl(before[0], "dump.jsonl"))
+        assert not isinstance(item, IngestError)
+        assert (await again.save_article(item)).outcome == "unchanged"
+        assert await export_lines(again) == before
+    finally:
+        await again.close()
+
+
+def test_every_record_field_is_read() -> None:
+    record = {
+        "id": 12,
+        "slug": "a-title",
+        "title": "A title",
+        "source": "desk",
+        "source_key": "feed:abc",
+        "url": "https://example.org/a",
+        "published_at": "2025-01-02T03:04:05Z",
+        "imported_at": "2025-01-03T00:00:00Z",
+        "tags": ["Russia", "china"],
+        "summary": "",
+        "body": [{"kind": "heading", "text": "H"}, {"kind": "bullet", "text": "b"}],
+        "timeline": [
+            {
+                "date": "2025-01",
+                "precision": "month",
+                "qualifier": "early",
+                "label": "L",
+                "sentence": "S",
+            }
+        ],
+        "comments": [{"id": 3, "parent_id": None, "author": "", "body": "x", "status": "deleted"}],
+    }
+    article = parse_record(json.dumps(record), "f.jsonl")
+    assert (article.id, article.slug, article.source_key, article.summary) == (
+        12,
+        "a-title",
+        "feed:abc",
+        "",
+    )
+    assert article.tags == ("russia", "china")
+    assert article.timeline is not None and article.timeline[0].qualifier == "early"
+    assert article.comments[0].author == "Anonymous"
+    assert article.comments[0].status == "deleted"
+    minimal = parse_record('{"title": "T", "body": [{"kind": "paragraph", "text": "b"}]}', "m")
+    assert minimal.summary is None and minimal.timeline is None
+    assert minimal.source_key == "jsonl:t"
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (
+            "{not json",
+            "not valid JSON (Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1))",
+        ),
+        ("[1, 2]", "each line must be a JSON object"),
+        ('{"body": []}', "'title' is missing"),
+        ('{"title": 5}', "'title' must be a string"),
+        ('{"title": " \\u0000 "}', "'title' is empty"),
+        ('{"title": "T"}', "'body' has no paragraphs"),
+        ('{"title": "T", "body": "text"}', "'body' must be a list"),
+        (
+            '{"title": "T", "body": [{"kind": "table", "text": "x"}]}',
+            "body item 1: 'kind' must be one of paragraph, heading, bullet",
+        ),
+        (
+            '{"title": "T", "body": [{"kind": "paragraph", "text": "x"}], '
+            '"timeline": [{"date": "2016-05-01", "precision": "month"}]}',
+            "timeline item 1: date '2016-05-01' does not match precision month",
+        ),
+        (
+            '{"title": "T", "body": [{"kind": "paragraph", "text": "x"}], "id": 1e400}',
+            "'id' must be a whole number",
+        ),
+        (
+            '{"title": "T", "body": [{"kind": "paragraph", "text": "x"}], '
+            '"comments": [{"body": "x", "status": "gone"}]}',
+            "comment 1: unknown origin, visibility or status",
+        ),
+        ("[" * 100_000, "not valid JSON (nested too deeply)"),
+    ],
+)
+def test_bad_records_are_refused_with_the_reason(line: str, reason: str) -> None:
+    with pytest.raises(IngestError) as raised:
+        parse_record(line, "dump.jsonl")
+    assert raised.value.reason == reason
+    assert raised.value.source == "dump.jsonl"
+
+
+def test_bad_lines_are_named_and_the_good_ones_still_come() -> None:
+    good = '{"title": "T", "body": [{"kind": "paragraph", "text": "x"}]}'
+    items = list(parse_jsonl(f"{good}\n\n{{oops\n{good.replace('T', 'U')}\n", "dump.jsonl"))
+    assert [type(item).__name__ for item in items] == [
+        "ParsedArticle",
+        "IngestError",
+        "ParsedArticle",
+    ]
+    assert str(items[1]).startswith("dump.jsonl:3: not valid JSON")
+    assert [str(e) for e in parse_jsonl("\n \n", "e.jsonl")] == ["e.jsonl: the file is empty"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(max_size=500)
+    | st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(
+                    ["title", "body", "kind", "text", "comments", "timeline", "id", "tags"]
+                ),
+                children,
+                max_size=5,
+            )
+        ),
+    ).map(json.dumps)
+)
+def test_arbitrary_lines_parse_or_raise_only_the_import_error(line: str) -> None:
+    for item in parse_jsonl(line, "fuzz.jsonl"):
+        assert isinstance(item, IngestError) or item.title

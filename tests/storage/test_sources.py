@@ -1,0 +1,204 @@
+"""Reading files, folders and URLs: every bad source gets one clear line, the rest import."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from storage import Store
+from storage.errors import IngestError
+from storage.importer import import_sources, sample_path
+from storage.ingest import expand_sources, load_source
+from storage.ingest.sources import MAX_BYTES
+from storage.models import ParsedArticle
+
+SAMPLE = sample_path().read_bytes()
+FEED = b"""<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Desk</title>
+<item><title>Talks in Moscow</title><link>https://example.org/talks</link>
+<guid>talks-1</guid><pubDate>Tue, 02 Dec 2025 10:00:00 GMT</pubDate>
+<category>Russia</category>
+<description>&lt;p&gt;Russia and China held talks in November 2025.&lt;/p&gt;</description></item>
+</channel></rss>"""
+
+
+def errors_of(name: str | Path) -> list[str]:
+    """The error lines load_source gives for a source (and no articles)."""
+    items = list(load_source(str(name)))
+    assert all(isinstance(item, IngestError) for item in items), items
+    return [str(item) for item in items]
+
+
+def test_a_text_file_is_read_and_enriched(tmp_path: Path) -> None:
+    path = tmp_path / "drills.txt"
+    path.write_bytes(SAMPLE)
+    [article] = list(load_source(str(path)))
+    assert isinstance(article, ParsedArticle)
+    assert article.source == str(path)
+    assert article.summary and article.timeline is not None and len(article.timeline) == 6
+    assert {"russia", "china"} <= set(article.tags)
+
+
+def test_a_feed_file_is_read_and_enriched(tmp_path: Path) -> None:
+    path = tmp_path / "desk.rss"
+    path.write_bytes(FEED)
+    [article] = list(load_source(str(path)))
+    assert isinstance(article, ParsedArticle)
+    assert (article.title, article.url, article.published_at) == (
+        "Talks in Moscow",
+        "https://example.org/talks",
+        "2025-12-02T10:00:00Z",
+    )
+    assert article.tags[0] == "russia"
+    assert article.timeline is not None and article.timeline[0].date == "2025-11"
+
+
+def test_formats_are_recognised_by_content_when_the_name_does_not_say(tmp_path: Path) -> None:
+    (tmp_path / "feed").write_bytes(b"\xef\xbb\xbf\n  " + FEED)
+    (tmp_path / "dump").write_text('{"title": "T", "body": [{"kind": "paragraph", "text": "x"}]}')
+    (tmp_path / "article").write_bytes(SAMPLE)
+    titles = [
+        item.title
+        for name in ("feed", "dump", "article")
+        for item in load_source(str(tmp_path / name))
+        if isinstance(item, ParsedArticle)
+    ]
+    assert titles == ["Talks in Moscow", "T", "Joint Anti-Missile Drills Conclude in Russia"]
+
+
+def test_utf16_with_a_bom_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "wide.txt"
+    path.write_bytes(SAMPLE.decode().encode("utf-16"))
+    [article] = list(load_source(str(path)))
+    assert isinstance(article, ParsedArticle) and len(article.comments) == 5
+
+
+def test_bad_files_get_one_line_naming_them(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("Title\nFirst line.\nCaf\xe9 society.\n".encode("latin-1"))
+    png = tmp_path / "photo.txt"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    binary = tmp_path / "blob.dat"
+    binary.write_bytes(b"abc\x00\x01\x02" * 100)
+    not_xml = tmp_path / "page.xml"
+    not_xml.write_text("this is not a feed at all, just words")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    assert errors_of(empty) == [f"{empty}: the file is empty"]
+    assert errors_of(latin) == [f"{latin}:3: is not UTF-8 text (byte 0xe9); save it as UTF-8"]
+    assert errors_of(png) == [f"{png}: is a PNG image, not articles"]
+    assert errors_of(binary) == [f"{binary}: is binary data, not articles"]
+    [feed_error] = errors_of(not_xml)
+    assert feed_error.startswith(f"{not_xml}: ")
+    assert errors_of(tmp_path / "nope.txt") == [f"{tmp_path / 'nope.txt'}: no such file"]
+    assert errors_of(folder) == [
+        f"{folder}: is a folder; give it to import to read the files in it"
+    ]
+
+
+def test_a_file_over_50_mb_is_refused_without_reading_it(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as handle:
+        handle.truncate(MAX_BYTES + 1)  # sparse: no 50 MB written to disk
+    assert errors_of(huge) == [f"{huge}: is 50 MB; the limit is 50 MB"]
+
+
+def test_an_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "secret.txt"
+    path.write_bytes(SAMPLE)
+    path.chmod(0)
+    if os.access(path, os.R_OK):  # running as root: permissions do not stop reading
+        path = Path("/proc/self/mem")  # exists, but read() fails with EIO
+        assert errors_of(path) == [f"{path}: cannot be read: Input/output error"]
+    else:
+        assert errors_of(path) == [f"{path}: cannot be read: permission denied"]
+
+
+def test_folders_expand_recursively_sorted_without_hidden_files(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / ".git").mkdir()
+    for name in ("b/z.txt", "b/a.txt", "c.txt", ".hidden.txt", ".git/config"):
+        (tmp_path / name).write_text("x")
+    assert expand_sources([str(tmp_path), "https://example.org/feed"]) == [
+        str(tmp_path / "b" / "a.txt"),
+        str(tmp_path / "b" / "z.txt"),
+        str(tmp_path / "c.txt"),
+        "https://example.org/feed",
+    ]
+
+
+async def test_a_mixed_folder_imports_the_good_files_and_names_the_bad(
+    store: Store, tmp_path: Path
+) -> None:
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "1-good.txt").write_bytes(SAMPLE)
+    (batch / "2-feed.xml").write_bytes(FEED)
+    (batch / "3-empty.txt").write_bytes(b"")
+    (batch / "4-broken.xml").write_text("<rss><channel><item><title>x</ti")
+    (batch / "5-dump.jsonl").write_text(
+        '{"title": "From a dump", "body": [{"kind": "paragraph", "text": "x"}]}\n{oops\n'
+    )
+    seen: list[tuple[int, int]] = []
+    report = await import_sources(
+        store, [str(batch)], progress=lambda done, total, _: seen.append((done, total))
+    )
+    assert (report.new, report.updated, report.unchanged) == (3, 0, 0)
+    assert report.failed == 3
+    assert seen == [(n, 5) for n in range(1, 6)]
+    assert [line.split(": ")[0] for line in report.errors] == [
+        str(batch / "3-empty.txt"),
+        str(batch / "4-broken.xml"),
+        f"{batch / '5-dump.jsonl'}:2",
+    ]
+    titles = [line.title for line in await store.latest(10)]
+    assert sorted(titles) == [
+        "From a dump",
+        "Joint Anti-Missile Drills Conclude in Russia",
+        "Talks in Moscow",
+    ]
+
+
+class _FeedHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path == "/feed.xml":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.end_headers()
+            self.wfile.write(FEED)
+        else:
+            self.send_error(404)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def feed_server() -> Iterator[str]:
+    """A local HTTP server with a feed at /feed.xml."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FeedHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_feeds_are_fetched_from_urls(feed_server: str) -> None:
+    [article] = list(load_source(f"{feed_server}/feed.xml"))
+    assert isinstance(article, ParsedArticle) and article.title == "Talks in Moscow"
+    assert errors_of(f"{feed_server}/missing.xml") == [
+        f"{feed_server}/missing.xml: the server answered 404"
+    ]
+    assert errors_of("http://127.0.0.1:9/feed.xml") == [
+        "http://127.0.0.1:9/feed.xml: could not be fetched (ConnectError)"
+    ]
