@@ -182,6 +182,8 @@ async def main() -> None:
         texts.mkdir(exist_ok=True)
         for n in range(args.import_slice):
             (texts / f"a{n:05d}.txt").write_text(native_text(n, rng), encoding="utf-8")
+        for stale in folder.glob("import.sqlite3*"):  # a kept folder's last run
+            stale.unlink()
         scratch = await Store.open(folder / "import.sqlite3")
         started = time.perf_counter()
         report = await import_sources(scratch, [str(texts)])

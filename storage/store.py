@@ -570,10 +570,10 @@ class Store:
         """The events of every article tagged ``tag``, merged in chronological order."""
         rows = await self._all(
             "SELECT e.*, a.title AS article_title FROM tags t "
-            "JOIN article_tags x ON x.tag_id = t.id "
-            "JOIN timeline_events e ON e.article_id = x.article_id "
+            "JOIN topic_events x ON x.tag_id = t.id "
+            "JOIN timeline_events e ON e.id = x.event_id "
             "JOIN articles a ON a.id = x.article_id "
-            "WHERE t.name = ? ORDER BY e.sort_key, e.id LIMIT ?",
+            "WHERE t.name = ? ORDER BY x.sort_key, x.event_id LIMIT ?",
             (tag.strip().lower(), limit),
         )
         return [TopicEvent(_event(r), r["article_id"], r["article_title"]) for r in rows]

@@ -279,3 +279,57 @@ async def test_backup_copies_the_live_database(store: Store, tmp_path: Path) -> 
         copy.execute("SELECT title FROM articles") as cur,
     ):
         assert [r[0] for r in await cur.fetchall()] == ["Harbour Bridge Reopens"]
+
+
+async def test_topic_timeline_follows_tag_and_event_changes(store: Store) -> None:
+    first = await store.save_article(ARTICLE)
+    other = replace(
+        ARTICLE,
+        title="Ferry Returns",
+        source_key="text:ferry returns",
+        tags=("bridges",),
+        timeline=(TimelineEvent("2023-06", "month", "The ferry returned", "..."),),
+    )
+    second = await store.save_article(other)
+
+    async def topic(tag: str) -> list[tuple[str, int]]:
+        return [(t.event.date, t.article_id) for t in await store.topic_timeline(tag)]
+
+    assert await topic("bridges") == [
+        ("2023", first.article_id),
+        ("2023-06", second.article_id),
+        ("2024-03", first.article_id),
+    ]
+    assert await topic("city") == [("2023", first.article_id), ("2024-03", first.article_id)]
+    # The first article loses the tag "city" and one event: both timelines follow.
+    changed = replace(ARTICLE, tags=("bridges",), timeline=ARTICLE.timeline[:1])
+    assert (await store.save_article(changed)).outcome == "updated"
+    assert await topic("bridges") == [
+        ("2023-06", second.article_id),
+        ("2024-03", first.article_id),
+    ]
+    assert await topic("city") == []
+
+
+async def test_a_version_1_database_is_migrated_with_its_topics(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    async with aiosqlite.connect(path) as db:
+        _, _, sql = migrations()[0]
+        await db.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = 1;\nCOMMIT;")
+        await db.execute("INSERT INTO tags (id, name) VALUES (1, 'bridges')")
+        await db.execute(
+            "INSERT INTO articles (id, slug, title, body, source, source_key, content_key, "
+            "imported_at, summary) VALUES (1, 's', 'T', '[]', '', 'k', 'c', '2025', '')"
+        )
+        await db.execute("INSERT INTO article_tags VALUES (1, 1, 0)")
+        await db.execute(
+            "INSERT INTO timeline_events (article_id, date, precision, label, sentence, "
+            "sort_key) VALUES (1, '2020', 'year', 'L', 'S', '2020-00-00-5')"
+        )
+        await db.commit()
+    store = await Store.open(path)
+    try:
+        assert await schema_version(store.db) == len(migrations())
+        assert [t.event.label for t in await store.topic_timeline("bridges")] == ["L"]
+    finally:
+        await store.close()
