@@ -8,6 +8,7 @@ keeps the structure it needs and drops every tag anyway.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 import warnings
@@ -54,15 +55,8 @@ def parse_feed(data: bytes, source: str) -> list[ParsedArticle]:
     if parsed.get("bozo") and parsed.get("bozo_exception") is not None:
         note = f"the feed is not well formed ({_one_line(parsed['bozo_exception'])}); "
         note += f"imported the {len(articles)} readable entries"
-        first = articles[0]
-        articles[0] = ParsedArticle(
-            **{**_fields(first), "warnings": (*first.warnings, note)}  # frozen: rebuild
-        )
+        articles[0] = dataclasses.replace(articles[0], warnings=(note,))
     return articles
-
-
-def _fields(article: ParsedArticle) -> dict[str, Any]:
-    return {name: getattr(article, name) for name in ParsedArticle.__slots__}
 
 
 def _one_line(error: object) -> str:

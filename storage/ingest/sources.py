@@ -23,7 +23,7 @@ from storage.models import ParsedArticle
 
 MAX_BYTES = 50 * 1024 * 1024
 FETCH_TIMEOUT = 30.0
-USER_AGENT = "newsbot (+https://github.com/newsbot)"
+USER_AGENT = "newsbot/0.1 (feed import)"
 
 Format = Literal["text", "feed", "jsonl"]
 _EXTENSIONS: dict[str, Format] = {

@@ -109,23 +109,27 @@ class _Found:
 def extract_timeline(blocks: Sequence[Block]) -> tuple[TimelineEvent, ...]:
     """Every dated event in the article, once each, in chronological order."""
     events: dict[tuple[str, str | None], TimelineEvent] = {}
-    for sentence, is_bullet in _sentences(blocks):
-        for found in _dates(sentence, is_bullet):
-            key = (found.date, found.qualifier)
-            if key in events:
-                continue
-            label = _label(sentence, found)
-            if not label:
-                continue
-            events[key] = TimelineEvent(
-                date=found.date,
-                precision=found.precision,
-                qualifier=found.qualifier,
-                label=label,
-                sentence=sentence,
-            )
-            if len(events) == MAX_EVENTS:
-                break
+    found_all = (
+        (sentence, found)
+        for sentence, is_bullet in _sentences(blocks)
+        for found in _dates(sentence, is_bullet)
+    )
+    for sentence, found in found_all:
+        key = (found.date, found.qualifier)
+        if key in events:
+            continue
+        label = _label(sentence, found)
+        if not label:
+            continue
+        events[key] = TimelineEvent(
+            date=found.date,
+            precision=found.precision,
+            qualifier=found.qualifier,
+            label=label,
+            sentence=sentence,
+        )
+        if len(events) == MAX_EVENTS:
+            break
     return tuple(sorted(events.values(), key=lambda event: event.sort_key))
 
 

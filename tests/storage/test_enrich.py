@@ -213,3 +213,12 @@ def test_enrich_fills_what_is_missing_and_keeps_what_is_given() -> None:
     assert enriched.timeline is not None and len(enriched.timeline) == 6
     assert enriched.tags[:2] == ("russia", "china")
     assert enrich(enriched) is enriched
+
+
+def test_a_timeline_keeps_at_most_100_events() -> None:
+    blocks = [
+        Block("paragraph", f"Event number {n} took place in {1800 + n}.") for n in range(150)
+    ]
+    events = extract_timeline(blocks)
+    assert len(events) == 100
+    assert events[0].date == "1800" and events[-1].date == "1899"
