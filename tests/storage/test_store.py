@@ -11,6 +11,7 @@ import pytest
 from storage import Store
 from storage.db import migrations, schema_version
 from storage.errors import NotFound
+from storage.importer import load_bundled_sample
 from storage.models import Block, ParsedArticle, ParsedComment, TimelineEvent
 
 ARTICLE = ParsedArticle(
@@ -333,3 +334,12 @@ async def test_a_version_1_database_is_migrated_with_its_topics(tmp_path: Path) 
         assert [t.event.label for t in await store.topic_timeline("bridges")] == ["L"]
     finally:
         await store.close()
+
+
+async def test_search_finds_a_word_that_occurs_only_in_a_sample_comment(store: Store) -> None:
+    article_id = await load_bundled_sample(store)
+    [hit] = await store.search("opaqueness", None)
+    assert (hit.article_id, hit.in_comment) == (article_id, True)
+    assert "\x02opaqueness\x03" in hit.snippet
+    [title_hit] = await store.search("drills conclude", None)
+    assert not title_hit.in_comment
