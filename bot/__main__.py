@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -99,19 +100,25 @@ async def _storage_command(args: argparse.Namespace, settings: Settings) -> int:
         await store.close()
 
 
-class _ProgressBar:
-    """A one-line progress bar on a terminal; silent when output is not a terminal."""
+class ProgressBar:
+    """A one-line progress bar on a terminal, once an import has run a moment.
+
+    Silent when output is not a terminal, and for imports that end at once.
+    """
+
+    DELAY = 0.5
 
     def __init__(self, stream: TextIO, enabled: bool) -> None:
         self.stream = stream
         self.enabled = enabled and stream.isatty()
+        self.started = time.monotonic()
         self.drawn = False
 
     def __call__(self, done: int, total: int, report: ImportReport) -> None:
-        if not self.enabled or total < 2:
+        if not self.enabled or time.monotonic() - self.started < self.DELAY:
             return
         width = 30
-        filled = width * done // total
+        filled = width * done // max(total, 1)
         bar = "#" * filled + "." * (width - filled)
         self.stream.write(f"\r[{bar}] {done}/{total} sources  {report.closing_line()}")
         self.stream.flush()
@@ -123,7 +130,7 @@ class _ProgressBar:
 
 
 async def _import(store: Store, sources: Sequence[str], *, quiet: bool) -> int:
-    bar = _ProgressBar(sys.stderr, enabled=not quiet)
+    bar = ProgressBar(sys.stderr, enabled=not quiet)
     try:
         report = await import_sources(store, sources, progress=bar)
     finally:

@@ -7,6 +7,7 @@ fails alone and the rest of the batch still lands.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,6 +19,7 @@ from storage.models import ParsedArticle
 from storage.store import Store
 
 SAMPLE_NAME = "joint-anti-missile-drills.txt"
+BATCH = 100
 
 Progress = Callable[[int, int, "ImportReport"], None]
 
@@ -56,25 +58,34 @@ async def load_bundled_sample(store: Store) -> int:
     return result.article_id
 
 
-def _parse_in_thread(name: str) -> Iterator[ParsedArticle | IngestError]:
-    """Parse a whole source; runs in a worker thread so the event loop stays free."""
-    return iter(list(load_source(name)))
+def _next_batch(
+    items: Iterator[ParsedArticle | IngestError],
+) -> list[ParsedArticle | IngestError]:
+    """The next few parsed articles; runs in a worker thread so the event loop stays free."""
+    return list(itertools.islice(items, BATCH))
 
 
 async def import_sources(
     store: Store, names: Sequence[str], progress: Progress | None = None
 ) -> ImportReport:
-    """Import every article from the given files, folders and URLs into the store."""
+    """Import every article from the given files, folders and URLs into the store.
+
+    A source is parsed a batch at a time, so a large export neither sits whole
+    in memory as articles nor goes without progress reports.
+    """
     report = ImportReport()
     sources = expand_sources(names)
     for done, name in enumerate(sources, start=1):
-        items = await asyncio.to_thread(_parse_in_thread, name)
-        for item in items:
-            if isinstance(item, IngestError):
-                report.failed += 1
-                report.errors.append(str(item))
-                continue
-            await _save(store, item, name, report)
+        items = load_source(name)
+        while batch := await asyncio.to_thread(_next_batch, items):
+            for item in batch:
+                if isinstance(item, IngestError):
+                    report.failed += 1
+                    report.errors.append(str(item))
+                    continue
+                await _save(store, item, name, report)
+            if progress is not None and len(batch) == BATCH:
+                progress(done - 1, len(sources), report)
         if progress is not None:
             progress(done, len(sources), report)
     return report

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
+from bot.__main__ import ProgressBar, main
+from storage import ImportReport
 from storage.importer import sample_path
 
 SAMPLE = sample_path()
@@ -131,3 +133,31 @@ def test_chat_in_a_group(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
 def test_chat_with_a_missing_script(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "chat", "--script", "nope.txt")
     assert (code, err) == (2, "newsbot: no such script file: nope.txt\n")
+
+
+class Terminal(io.StringIO):
+    """Captured output that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_draws_on_a_terminal_after_a_moment() -> None:
+    quick = Terminal()
+    bar = ProgressBar(quick, enabled=True)
+    bar(1, 4, ImportReport(new=1))
+    bar.close()
+    assert quick.getvalue() == ""  # an import that ends at once draws nothing
+    slow = Terminal()
+    bar = ProgressBar(slow, enabled=True)
+    bar.started -= bar.DELAY
+    bar(1, 4, ImportReport(new=3, failed=1))
+    bar.close()
+    assert slow.getvalue() == (
+        "\r[#######.......................] 1/4 sources  3 new, 0 updated, 0 unchanged, 1 failed\n"
+    )
+    piped = io.StringIO()
+    bar = ProgressBar(piped, enabled=True)
+    bar.started -= bar.DELAY
+    bar(1, 4, ImportReport())
+    assert piped.getvalue() == ""

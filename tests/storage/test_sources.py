@@ -202,3 +202,21 @@ def test_feeds_are_fetched_from_urls(feed_server: str) -> None:
     assert errors_of("http://127.0.0.1:9/feed.xml") == [
         "http://127.0.0.1:9/feed.xml: could not be fetched (ConnectError)"
     ]
+
+
+async def test_a_large_export_is_imported_in_batches_with_progress(
+    store: Store, tmp_path: Path
+) -> None:
+    dump = tmp_path / "big.jsonl"
+    dump.write_text(
+        "".join(
+            f'{{"title": "Article {n}", "body": [{{"kind": "paragraph", "text": "x"}}]}}\n'
+            for n in range(250)
+        )
+    )
+    seen: list[tuple[int, int, int]] = []
+    report = await import_sources(
+        store, [str(dump)], progress=lambda done, total, r: seen.append((done, total, r.new))
+    )
+    assert report.new == 250 and report.failed == 0
+    assert seen == [(0, 1, 100), (0, 1, 200), (1, 1, 250)]
