@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import io
 import random
 import statistics
 import sys
 import time
+import tracemalloc
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +171,7 @@ async def main() -> None:
     parser.add_argument("--corpus", default="/tmp/newsbot-corpus", help="folder of corpus.py")
     parser.add_argument("--updates", type=int, default=20_000)
     parser.add_argument("--users", type=int, default=1_000)
+    parser.add_argument("--memory-updates", type=int, default=2_000)
     args = parser.parse_args()
     db_path = Path(args.corpus) / "corpus.sqlite3"
     if not db_path.exists():
@@ -177,6 +182,10 @@ async def main() -> None:
         print(f"corpus: {articles:,} articles; {args.updates:,} updates from {args.users:,} users")
         echo = await run_echo(args.updates, args.users)
         news = await run_newsbot(store, args.updates, args.users, articles, seed=5)
+        echo_peak = await peak_memory(run_echo(args.memory_updates, args.users))
+        news_peak = await peak_memory(
+            run_newsbot(store, args.memory_updates, args.users, articles, seed=6)
+        )
     finally:
         await store.close()
     print(
@@ -184,6 +193,22 @@ async def main() -> None:
         f"(less the stand-in's own time: {news['own'] / echo['own']:.2f})   "
         f"p99: {news['p99']:.2f} ms vs {echo['p99']:.2f} ms"
     )
+    print(
+        f"peak Python memory over {args.memory_updates:,} updates: newsbot "
+        f"{news_peak / 2**20:.1f} MiB, echo {echo_peak / 2**20:.1f} MiB "
+        f"(ratio {news_peak / echo_peak:.2f})"
+    )
+
+
+async def peak_memory(run: Awaitable[dict[str, float]]) -> int:
+    """Peak bytes allocated by Python while a run goes (its printout is dropped)."""
+    tracemalloc.start()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            await run
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 if __name__ == "__main__":
