@@ -22,6 +22,7 @@ from storage.ingest.textformat import parse_text
 from storage.models import ParsedArticle
 
 MAX_BYTES = 50 * 1024 * 1024
+LIMIT = "50 MB"
 FETCH_TIMEOUT = 30.0
 USER_AGENT = "newsbot/0.1 (feed import)"
 
@@ -100,7 +101,7 @@ def _read(name: str) -> bytes:
             raise IngestError(name, "is a folder; give it to import to read the files in it")
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise IngestError(name, f"is {_megabytes(size)}; the limit is {_megabytes(MAX_BYTES)}")
+            raise IngestError(name, f"is too large ({size:,} bytes; the limit is {LIMIT})")
         with path.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
@@ -112,7 +113,7 @@ def _read(name: str) -> bytes:
     except OSError as error:
         raise IngestError(name, f"cannot be read: {error.strerror or error}") from None
     if len(data) > MAX_BYTES:  # it grew while we read it
-        raise IngestError(name, f"is larger than {_megabytes(MAX_BYTES)}")
+        raise IngestError(name, f"is larger than the {LIMIT} limit")
     return data
 
 
@@ -131,7 +132,7 @@ def _fetch(url: str) -> tuple[bytes, str]:
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > MAX_BYTES:
-                    raise IngestError(url, f"is larger than {_megabytes(MAX_BYTES)}")
+                    raise IngestError(url, f"is larger than the {LIMIT} limit")
                 chunks.append(chunk)
             return b"".join(chunks), response.headers.get("content-type", "")
     except httpx.InvalidURL:
@@ -179,7 +180,3 @@ def _decode(name: str, data: bytes) -> str:
             f"is not UTF-8 text (byte 0x{data[error.start]:02x}); save it as UTF-8",
             line=line,
         ) from None
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.0f} MB"

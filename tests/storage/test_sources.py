@@ -107,7 +107,7 @@ def test_a_file_over_50_mb_is_refused_without_reading_it(tmp_path: Path) -> None
     huge = tmp_path / "huge.txt"
     with huge.open("wb") as handle:
         handle.truncate(MAX_BYTES + 1)  # sparse: no 50 MB written to disk
-    assert errors_of(huge) == [f"{huge}: is 50 MB; the limit is 50 MB"]
+    assert errors_of(huge) == [f"{huge}: is too large (52,428,801 bytes; the limit is 50 MB)"]
 
 
 def test_an_unreadable_file(tmp_path: Path) -> None:
