@@ -24,7 +24,7 @@ from bot.handlers import register
 from bot.handlers.articles import COMMANDS, MODERATOR_COMMANDS
 from bot.handlers.subscriptions import push_articles
 from bot.request import ResilientRequest
-from storage import Store, import_sources, load_bundled_sample
+from storage import ImportReport, Store, import_sources, load_bundled_sample
 
 log = logging.getLogger(__name__)
 
@@ -122,18 +122,24 @@ async def post_shutdown(app: NewsApp) -> None:
 
 async def poll_feeds(app: NewsApp, settings: Settings) -> None:
     """Import FEEDS every FEED_POLL_MINUTES and push new articles to subscribers."""
-    store: Store = app.bot_data[STORE_KEY]
     while True:
         try:
-            report = await import_sources(store, settings.feeds)
-            for error in report.errors:
-                log.warning("feed import: %s", error)
-            if report.new_ids:
-                log.info("feeds: %s", report.closing_line())
-                await push_articles(app.bot, store, report.new_ids)
+            await poll_feeds_once(app, settings)
         except Exception:  # polling must outlive one bad round
             log.exception("feed polling failed; trying again next round")
         await asyncio.sleep(settings.feed_poll_minutes * 60)
+
+
+async def poll_feeds_once(app: NewsApp, settings: Settings) -> ImportReport:
+    """One round of feed polling: import FEEDS, push what is new, log what failed."""
+    store: Store = app.bot_data[STORE_KEY]
+    report = await import_sources(store, settings.feeds)
+    for error in report.errors:
+        log.warning("feed import: %s", error)
+    if report.new_ids:
+        log.info("feeds: %s", report.closing_line())
+        await push_articles(app.bot, store, report.new_ids)
+    return report
 
 
 def run_bot(settings: Settings) -> None:

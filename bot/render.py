@@ -215,6 +215,12 @@ def latest_text(articles: Sequence[ArticleLine]) -> str:
     return "\n".join(lines)
 
 
+def more_new_articles(count: int) -> str:
+    """The line after pushed cards when more articles came than were pushed."""
+    noun = "article" if count == 1 else "articles"
+    return f"…and {count} more new {noun}: /latest lists them."
+
+
 def comment_status_line(comment: Comment) -> str | None:
     """The placeholder shown instead of a hidden or deleted comment's text."""
     if comment.status == "deleted":

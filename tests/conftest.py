@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import http.server
+import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +120,50 @@ def buttons(params: dict[str, Any]) -> list[list[tuple[str, str]]]:
         [(b["text"], b.get("callback_data") or b.get("url", "")) for b in row]
         for row in markup.get("inline_keyboard", [])
     ]
+
+
+class FeedServer:
+    """A local HTTP server that serves the documents a test gives it (404 otherwise)."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, bytes] = {}
+        documents = self.documents
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = documents.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def serve(self, path: str, body: bytes) -> str:
+        """Serve ``body`` at ``path`` from now on; returns its URL."""
+        self.documents[path] = body
+        return self.base + path
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """A local HTTP server for feed URLs, stopped after the test."""
+    server = FeedServer()
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
 
 
 @pytest.fixture

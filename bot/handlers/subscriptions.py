@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from telegram import Bot, Update
+from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 
@@ -16,6 +16,8 @@ from bot.handlers.moderation import is_group_admin
 from storage import Store
 
 log = logging.getLogger(__name__)
+
+MAX_PUSHED = 5
 
 
 async def _may_change(update: Update, context: NewsContext) -> bool:
@@ -58,32 +60,47 @@ async def _set(update: Update, context: NewsContext, subscribed: bool) -> None:
 
 
 async def push_articles(bot: Bot, store: Store, article_ids: Sequence[int]) -> int:
-    """Send each new article's card to every subscribed chat; returns messages sent.
+    """Send new articles' cards to every subscribed chat; returns messages sent.
 
-    A chat that blocked or removed the bot is unsubscribed. Flood limits and
-    dropped connections are handled by the request layer.
+    At most ``MAX_PUSHED`` cards a round, the first ones given (a feed lists its
+    newest first), sent oldest first so the newest ends up at the bottom; a
+    line then points to /latest for the rest. A chat that blocked or removed
+    the bot is unsubscribed. Flood limits and dropped connections are handled
+    by the request layer.
     """
+    chosen = list(reversed(article_ids[:MAX_PUSHED]))
+    more = len(article_ids) - len(chosen)
     sent = 0
     for chat_id in await store.subscribed_chats():
-        for article_id in article_ids:
-            article = await store.article(article_id, chat_id)
-            if article is None:
-                continue
-            count = article.comment_count
-            try:
-                await bot.send_message(
+        try:
+            for article_id in chosen:
+                article = await store.article(article_id, chat_id)
+                if article is None:
+                    continue
+                count = article.comment_count
+                sent += await _send(
+                    bot,
                     chat_id,
                     render.article_card(article, count),
-                    reply_markup=keyboards.article_buttons(article.id, count),
+                    keyboards.article_buttons(article.id, count),
                 )
-            except Forbidden:
-                log.info("chat %s blocked or removed the bot: unsubscribing it", chat_id)
-                await store.set_subscribed(chat_id, False)
-                break
-            except TelegramError:
-                log.warning(
-                    "could not push article %s to chat %s", article_id, chat_id, exc_info=True
-                )
-                continue
-            sent += 1
+            if more:
+                sent += await _send(bot, chat_id, render.more_new_articles(more))
+        except Forbidden:
+            log.info("chat %s blocked or removed the bot: unsubscribing it", chat_id)
+            await store.set_subscribed(chat_id, False)
     return sent
+
+
+async def _send(
+    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> int:
+    """Send one pushed message; 1 if it went, 0 if Telegram refused it (logged)."""
+    try:
+        await bot.send_message(chat_id, text, reply_markup=markup)
+    except Forbidden:
+        raise
+    except TelegramError:
+        log.warning("could not push to chat %s", chat_id, exc_info=True)
+        return 0
+    return 1

@@ -46,9 +46,11 @@ def parse_feed(data: bytes, source: str) -> list[ParsedArticle]:
             raise IngestError(source, "not an RSS or Atom feed")
         raise IngestError(source, "the feed has no articles")
     feed = parsed.get("feed") or {}
+    # Readers see the feed's own name on a card; the file or URL names it in errors.
+    desk = html_to_text(str(feed.get("title") or ""))[:100] or source
     feed_id = clean_line(str(feed.get("id") or feed.get("link") or feed.get("title") or ""))
     articles = [
-        article for entry in entries if (article := _article(entry, source, feed_id)) is not None
+        article for entry in entries if (article := _article(entry, desk, feed_id)) is not None
     ]
     if not articles:
         raise IngestError(source, "no entry in the feed has a title or any text")

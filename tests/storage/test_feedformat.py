@@ -76,6 +76,7 @@ def test_rss_item_with_html() -> None:
     assert article.published_at == "2025-12-02T08:00:00Z"
     assert article.tags == ("russia", "defence")
     assert article.source_key == "feed:https://example.org/#42"
+    assert article.source == "Desk"
     assert article.blocks == (
         Block("heading", "Background"),
         Block("paragraph", "The first drill was in May 2016."),

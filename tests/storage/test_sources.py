@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import http.server
 import os
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from storage import Store
 from storage.errors import IngestError
@@ -16,6 +11,7 @@ from storage.importer import import_sources, sample_path
 from storage.ingest import expand_sources, load_source
 from storage.ingest.sources import MAX_BYTES
 from storage.models import ParsedArticle
+from tests.conftest import FeedServer
 
 SAMPLE = sample_path().read_bytes()
 FEED = b"""<?xml version="1.0"?>
@@ -166,38 +162,12 @@ async def test_a_mixed_folder_imports_the_good_files_and_names_the_bad(
     ]
 
 
-class _FeedHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        if self.path == "/feed.xml":
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.end_headers()
-            self.wfile.write(FEED)
-        else:
-            self.send_error(404)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def feed_server() -> Iterator[str]:
-    """A local HTTP server with a feed at /feed.xml."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FeedHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_feeds_are_fetched_from_urls(feed_server: str) -> None:
-    [article] = list(load_source(f"{feed_server}/feed.xml"))
+def test_feeds_are_fetched_from_urls(feed_server: FeedServer) -> None:
+    url = feed_server.serve("/feed.xml", FEED)
+    [article] = list(load_source(url))
     assert isinstance(article, ParsedArticle) and article.title == "Talks in Moscow"
-    assert errors_of(f"{feed_server}/missing.xml") == [
-        f"{feed_server}/missing.xml: the server answered 404"
+    assert errors_of(f"{feed_server.base}/missing.xml") == [
+        f"{feed_server.base}/missing.xml: the server answered 404"
     ]
     assert errors_of("http://127.0.0.1:9/feed.xml") == [
         "http://127.0.0.1:9/feed.xml: could not be fetched (ConnectError)"
