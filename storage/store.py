@@ -639,21 +639,21 @@ class Store:
             if seq > cursor:
                 break
             cursor += 1
-        tops = await self._all(
-            f"SELECT {_COMMENT_COLUMNS} FROM comments c WHERE c.article_id = :article "
-            f"AND c.parent_id IS NULL AND c.seq > :after AND {_SEEN_BY_CHAT} "
-            "ORDER BY c.seq LIMIT :limit",
+        # The page's top-level comments and every reply under them, in one round trip.
+        rows = await self._all(
+            "WITH tops AS ("
+            f"  SELECT c.id FROM comments c WHERE c.article_id = :article "
+            f"  AND c.parent_id IS NULL AND c.seq > :after AND {_SEEN_BY_CHAT} "
+            "  ORDER BY c.seq LIMIT :limit) "
+            f"SELECT {_COMMENT_COLUMNS} FROM comments "
+            "WHERE id IN tops OR (root_id IN tops AND parent_id IS NOT NULL) "
+            "ORDER BY parent_id IS NOT NULL, seq, id",
             {**params, "after": cursor, "limit": per_page},
         )
+        tops = [row for row in rows if row["parent_id"] is None]
+        replies = [row for row in rows if row["parent_id"] is not None]
         comments: list[Comment] = []
         if tops:
-            roots = [r["id"] for r in tops]
-            marks = ",".join("?" * len(roots))
-            replies = await self._all(
-                f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE root_id IN ({marks}) "
-                "AND parent_id IS NOT NULL ORDER BY id",
-                roots,
-            )
             children: dict[int, list[Row]] = {}
             for reply in replies:
                 children.setdefault(reply["parent_id"], []).append(reply)
