@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
+from bot import keyboards
 from bot.context import NewsContext
 from bot.handlers.common import argument_text, chat_id_of, in_group, parse_int, reply
 from storage.models import Comment, CommentStatus
@@ -108,8 +109,6 @@ async def _ban_target(update: Update, context: NewsContext) -> tuple[int, str] |
         return None
     if replied.from_user.id == context.bot.id:
         # A reply to the bot's comment confirmation: the comment's author.
-        from bot import keyboards
-
         target = keyboards.reply_target(replied.reply_markup)
         if target is None or target.action != keyboards.REPLY:
             return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+from bot.config import Settings
 from bot.offline import OfflineUser
 from storage import Store
 from tests.conftest import ADMIN_ID, Driver, buttons, only_text, sent, texts
@@ -313,3 +314,45 @@ async def test_errors_in_handlers_are_reported_not_raised(driver: Driver, store:
     calls = await driver.feed(update, allow_errors=True)
     assert texts(calls) == ["Sorry, something went wrong on my side. Please try again later."]
     assert driver.errors
+
+
+async def test_edits_that_would_empty_or_overfill_a_comment_are_refused(
+    driver: Driver, store: Store, settings: Settings
+) -> None:
+    kim = driver.api.user("Kim")
+    await driver.say(kim, kim, "/comment 1 Original text")
+    message_id = driver.api.messages(driver.chat_of(kim))[-2]["message_id"]
+    assert await driver.edit(kim, message_id, kim, "/comment 1 Original text") == []
+    assert only_text(await driver.edit(kim, message_id, kim, "/comment 1 \x00 ")) == (
+        "Comment #6 was not changed: it cannot be empty."
+    )
+    limit = settings.comment_max_length
+    assert only_text(await driver.edit(kim, message_id, kim, "x" * (limit + 1))) == (
+        f"Comment #6 was not changed: the limit is {limit} characters."
+    )
+    comment = await store.comment(6)
+    assert comment is not None and comment.body == "Original text" and comment.edited_at is None
+
+
+async def test_moderation_commands_explain_what_they_need(driver: Driver, store: Store) -> None:
+    admin = OfflineUser(ADMIN_ID, "Admin")
+    driver.api.users[ADMIN_ID] = admin
+    author = driver.api.user("Author")
+    await driver.say(author, author, "/comment 1 To be deleted")
+    await driver.say(author, author, "/delete 6")
+
+    async def answer(text: str) -> str:
+        return only_text(await driver.say(admin, admin, text))
+
+    assert await answer("/hide") == "Usage: /hide CID, e.g. /hide 3"
+    assert await answer("/unhide x") == "Usage: /unhide CID, e.g. /unhide 3"
+    assert await answer("/hide 404") == "No comment #404 that you can moderate here."
+    assert await answer("/hide 6") == "Comment #6 was deleted by its author."
+    assert await answer("/unhide 1") == "Comment #1 is already visible."
+    assert await answer("/ban") == ("Usage: reply /ban to a message of the user, or /ban USER_ID.")
+    assert await answer("/ban nobody") == (
+        "Usage: reply /ban to a message of the user, or /ban USER_ID."
+    )
+    assert await answer(f"/ban {ADMIN_ID}") == "Moderators cannot be banned."
+    comment = await store.comment(6)
+    assert comment is not None and comment.status == "deleted"

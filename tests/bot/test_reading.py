@@ -120,6 +120,21 @@ async def test_article_by_id_and_by_slug(driver: Driver) -> None:
         ("/search", "Usage: /search WORDS, e.g. /search missile drills"),
         ("/search !!!", "Usage: /search WORDS, e.g. /search missile drills"),
         ("/frobnicate", "I don't know that command. /help lists what I can do."),
+        (
+            "/timeline",
+            "Usage: /timeline ID_OR_TOPIC, e.g. /timeline 1. "
+            "Topics: aerospace security, china, russia.",
+        ),
+        (
+            "/timeline nowhere",
+            "No article or topic “nowhere”. Topics: aerospace security, china, russia.",
+        ),
+        ("/comment", "Usage: /comment ID TEXT, e.g. /comment 1 Well reported."),
+        ("/comment 404 Hello", "No article “404”. Find one with /latest or /search."),
+        ("/reply", "Usage: /reply CID TEXT, e.g. /reply 3 I agree."),
+        ("/reply x Hello", "Usage: /reply CID TEXT, e.g. /reply 3 I agree."),
+        ("/delete", "Usage: /delete CID, e.g. /delete 3 (your own comments only)."),
+        ("/search zzzqqq", "Nothing found for “zzzqqq”."),
     ],
 )
 async def test_bad_arguments_get_a_short_helpful_reply(
