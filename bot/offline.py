@@ -971,6 +971,16 @@ class OfflineBotAPI:
         """Mark ``user`` as having left the group (getChatMember then says "left")."""
         self._state(chat).left.add(user.id)
 
+    def continue_chat(self, chat: ChatRef, after_message_id: int) -> None:
+        """Number the chat's next messages after ``after_message_id``.
+
+        Telegram never reuses a message id in a chat; a stand-in started afresh
+        against a kept database must not either, or a new message would look
+        like the redelivery of an old one.
+        """
+        state = self._state(chat)
+        state.next_message_id = max(state.next_message_id, after_message_id + 1)
+
     def set_admins(
         self, chat: ChatRef, *admins: OfflineUser, owner: OfflineUser | None = None
     ) -> None:

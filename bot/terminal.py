@@ -109,6 +109,7 @@ async def run_chat(
     chat = api.group("Newsroom discussion", owner=you) if group else api.private_chat(you)
     if group:
         api.set_admins(chat, you, owner=you)
+    api.continue_chat(chat, await store.last_message_id(chat.id))
     transcript = Transcript(api, chat, out)
     interactive = script is None and sys.stdin.isatty()
     transcript.echo = not interactive

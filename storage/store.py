@@ -255,13 +255,15 @@ class Store:
                 outcome = "updated"
             await self._write_tags(db, article_id, parsed.tags)
             await self._write_timeline(db, article_id, parsed.timeline or ())
+            merge_warnings: list[str] = []
             if outcome == "new" and all(
-                c.id is None and c.parent_id is None for c in parsed.comments
+                c.id is None and c.parent_id is None and c.message_id is None
+                for c in parsed.comments
             ):
                 await self._insert_flat_comments(db, article_id, parsed.comments)
             else:
-                await self._merge_comments(db, article_id, parsed.comments)
-        return SaveResult(article_id, outcome, parsed.warnings)
+                merge_warnings = await self._merge_comments(db, article_id, parsed.comments)
+        return SaveResult(article_id, outcome, (*parsed.warnings, *merge_warnings))
 
     async def _insert_article(
         self, db: aiosqlite.Connection, parsed: ParsedArticle, key: str
@@ -370,19 +372,33 @@ class Store:
 
     async def _merge_comments(
         self, db: aiosqlite.Connection, article_id: int, comments: Sequence[ParsedComment]
-    ) -> None:
-        """Add the imported comments not stored yet; never drop a stored one."""
+    ) -> list[str]:
+        """Add the imported comments not stored yet; never drop or overwrite another one.
+
+        Returns warnings about comments that could not keep their Telegram message.
+        """
+        warnings: list[str] = []
         id_map: dict[int, int] = {}
         for comment, key in zip(comments, _import_keys(comments), strict=True):
+            message_id = comment.message_id
             found = await self._one(
-                "SELECT id FROM comments WHERE article_id = ? AND import_key = ?",
+                "SELECT id, article_id FROM comments WHERE article_id = ? AND import_key = ?",
                 (article_id, key),
             )
-            if found is None and comment.message_id is not None:
+            if found is None and message_id is not None:
                 found = await self._one(
-                    "SELECT id FROM comments WHERE chat_id = ? AND message_id = ?",
-                    (comment.chat_id, comment.message_id),
+                    "SELECT id, article_id FROM comments WHERE chat_id = ? AND message_id = ?",
+                    (comment.chat_id, message_id),
                 )
+                if found is not None and found["article_id"] != article_id:
+                    # Another comment came from that message: exports of two deployments
+                    # met. Both are kept; this one loses its link to the message.
+                    warnings.append(
+                        f"comment by {comment.author!r}: its Telegram message "
+                        f"({comment.chat_id}, {message_id}) is already comment "
+                        f"#{found['id']}'s; imported without that link"
+                    )
+                    found, message_id = None, None
             if found is not None:
                 stored_id = int(found["id"])
                 if comment.id is not None:
@@ -407,7 +423,7 @@ class Store:
                     user_id=comment.user_id,
                     origin=comment.origin,
                     chat_id=comment.chat_id,
-                    message_id=comment.message_id,
+                    message_id=message_id,
                     visibility=comment.visibility,
                     body=comment.body,
                     created_at=comment.created_at or utc_now(),
@@ -418,6 +434,7 @@ class Store:
                 )
             if comment.id is not None:
                 id_map[comment.id] = stored_id
+        return warnings
 
     async def _insert_comment(
         self,
@@ -684,6 +701,11 @@ class Store:
             f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE id = ?", (comment_id,)
         )
         return _comment(row) if row else None
+
+    async def last_message_id(self, chat_id: int) -> int:
+        """The highest Telegram message id a stored comment came from in a chat (0 if none)."""
+        row = await self._one("SELECT max(message_id) FROM comments WHERE chat_id = ?", (chat_id,))
+        return int(row[0]) if row and row[0] is not None else 0
 
     async def comment_by_message(self, chat_id: int, message_id: int) -> Comment | None:
         """The comment that came from this Telegram message, if any."""

@@ -121,6 +121,22 @@ def test_chat_script_prints_the_transcript(
     assert "  (unknown key :bogus; :help lists them)" in lines
 
 
+def test_a_second_chat_session_on_the_same_database_keeps_posting(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, database: Path
+) -> None:
+    first = tmp_path / "first.txt"
+    first.write_text("/comment 1 From the first session\n")
+    second = tmp_path / "second.txt"
+    second.write_text("/comment 1 From the second session\n")
+    assert run(capsys, "chat", "--script", str(first))[0] == 0
+    code, out, _ = run(capsys, "chat", "--script", str(second))
+    assert code == 0
+    assert "  ✅ Comment #7 posted on “Joint Anti-Missile Drills Conclude in Russia”." in out
+    with sqlite3.connect(database) as db:
+        bodies = [row[0] for row in db.execute("SELECT body FROM comments WHERE id > 5")]
+    assert bodies == ["From the first session", "From the second session"]
+
+
 def test_chat_in_a_group(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     script = tmp_path / "group.txt"
     script.write_text("/comment 1 group only\n/scope\n")

@@ -343,3 +343,43 @@ async def test_search_finds_a_word_that_occurs_only_in_a_sample_comment(store: S
     assert "\x02opaqueness\x03" in hit.snippet
     [title_hit] = await store.search("drills conclude", None)
     assert not title_hit.in_comment
+
+
+async def test_an_import_never_overwrites_a_comment_from_the_same_telegram_message(
+    store: Store,
+) -> None:
+    """Exports of two deployments can name the same (chat_id, message_id): both are kept."""
+    ours = await store.save_article(ARTICLE)
+    local, _ = await store.add_comment(
+        article_id=ours.article_id,
+        body="Ours",
+        author="Cy",
+        user_id=7,
+        chat_id=7,
+        message_id=1,
+        visibility="public",
+    )
+    theirs = replace(
+        ARTICLE,
+        title="Elsewhere",
+        source_key="jsonl:elsewhere",
+        comments=(
+            ParsedComment(
+                "Dee", "Theirs", id=40, user_id=7, origin="chat", chat_id=7, message_id=1
+            ),
+            ParsedComment("Eve", "A reply", id=41, parent_id=40),
+        ),
+    )
+    result = await store.save_article(theirs)
+    assert result.warnings == (
+        "comment by 'Dee': its Telegram message (7, 1) is already comment #3's; "
+        "imported without that link",
+    )
+    assert (await store.comment(local.id)).body == "Ours"  # type: ignore[union-attr]
+    imported = await store.all_comments(result.article_id)
+    assert [(c.author, c.body, c.message_id) for c in imported] == [
+        ("Dee", "Theirs", None),
+        ("Eve", "A reply", None),
+    ]
+    assert imported[1].parent_id == imported[0].id
+    assert await store.comment_by_message(7, 1) == await store.comment(local.id)
