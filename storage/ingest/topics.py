@@ -11,124 +11,26 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from storage.ingest.sentences import rough_sentences
 from storage.models import Block
 
 MAX_TOPIC = 40
 _WORD = re.compile(r"\w[\w'\u2019.-]*")
 _CONNECTORS = frozenset({"of", "the", "de", "la", "du", "von", "van"})
-_STOP = frozenset(
-    {
-        "a",
-        "an",
-        "the",
-        "this",
-        "that",
-        "these",
-        "those",
-        "it",
-        "its",
-        "he",
-        "she",
-        "they",
-        "we",
-        "i",
-        "you",
-        "his",
-        "her",
-        "their",
-        "our",
-        "my",
-        "your",
-        "and",
-        "or",
-        "but",
-        "if",
-        "then",
-        "so",
-        "yet",
-        "for",
-        "nor",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "by",
-        "with",
-        "from",
-        "as",
-        "into",
-        "after",
-        "before",
-        "over",
-        "under",
-        "about",
-        "above",
-        "below",
-        "between",
-        "during",
-        "since",
-        "until",
-        "while",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "what",
-        "why",
-        "how",
-        "all",
-        "both",
-        "each",
-        "every",
-        "either",
-        "neither",
-        "some",
-        "any",
-        "no",
-        "not",
-        "one",
-        "two",
-        "three",
-        "first",
-        "second",
-        "third",
-        "last",
-        "next",
-        "new",
-        "however",
-        "meanwhile",
-        "also",
-        "according",
-        "yes",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    }
-)
-_ROUGH_SPLIT = re.compile(r"(?<=[.!?])[\"'\u2019\u201d)]*\s+")
+# fmt: off
+_STOP = frozenset({
+    "a", "an", "the", "this", "that", "these", "those", "it", "its", "he", "she", "they", "we",
+    "i", "you", "his", "her", "their", "our", "my", "your", "and", "or", "but", "if", "then",
+    "so", "yet", "for", "nor", "of", "in", "on", "at", "to", "by", "with", "from", "as", "into",
+    "after", "before", "over", "under", "about", "above", "below", "between", "during", "since",
+    "until", "while", "when", "where", "which", "who", "whom", "whose", "what", "why", "how",
+    "all", "both", "each", "every", "either", "neither", "some", "any", "no", "not", "one",
+    "two", "three", "first", "second", "third", "last", "next", "new", "however", "meanwhile",
+    "also", "according", "yes", "mr", "mrs", "ms", "dr", "monday", "tuesday", "wednesday",
+    "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may",
+    "june", "july", "august", "september", "october", "november", "december",
+})
+# fmt: on
 _POSSESSIVE = re.compile(r"['\u2019]s$")
 
 
@@ -139,7 +41,10 @@ def derive_topics(title: str, blocks: Sequence[Block], limit: int = 5) -> tuple[
     for block in blocks:
         if block.kind == "heading":
             continue  # headings are title case: every word would look like a name
-        for sentence in _rough_sentences(block.text):
+        # Only which word opens a sentence matters here, and a wrong split costs at most
+        # one count, so the fast split serves; summaries and timelines, which quote
+        # sentences, use the segmenter.
+        for sentence in rough_sentences(block.text):
             for position, name in _names(sentence):
                 (openers if position == 0 else counts)[name] += 1
     for name, count in openers.items():
@@ -156,13 +61,6 @@ def derive_topics(title: str, blocks: Sequence[Block], limit: int = 5) -> tuple[
         name for name, score in scored.most_common() if score >= 2 and len(name) <= MAX_TOPIC
     ]
     return tuple(topics[:limit])
-
-
-def _rough_sentences(text: str) -> list[str]:
-    # Only which word opens a sentence matters here, and a wrong split costs at
-    # most one count, so a cheap split serves: the segmenter is kept for
-    # summaries and timelines, where exact sentences are quoted.
-    return _ROUGH_SPLIT.split(text)
 
 
 def _names(sentence: str) -> list[tuple[int, str]]:
