@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -179,7 +180,8 @@ async def main() -> None:
         # Import rate through the real importer, on native text files.
         rng = random.Random(11)
         texts = folder / "import-slice"
-        texts.mkdir(exist_ok=True)
+        shutil.rmtree(texts, ignore_errors=True)  # a kept folder's last slice
+        texts.mkdir()
         for n in range(args.import_slice):
             (texts / f"a{n:05d}.txt").write_text(native_text(n, rng), encoding="utf-8")
         for stale in folder.glob("import.sqlite3*"):  # a kept folder's last run

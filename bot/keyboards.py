@@ -88,12 +88,16 @@ def latest_buttons(articles: Sequence[ArticleLine]) -> InlineKeyboardMarkup | No
     return InlineKeyboardMarkup([buttons[i : i + 5] for i in range(0, len(buttons), 5)])
 
 
-def open_buttons(article_ids: Sequence[int], label: str = "Open") -> InlineKeyboardMarkup | None:
-    """Numbered buttons that open articles (for search and topic timelines)."""
+def open_buttons(
+    article_ids: Sequence[int], label: str = "Open", *, by_id: bool = False
+) -> InlineKeyboardMarkup | None:
+    """Buttons that open articles: numbered like a list's lines, or named by article id."""
     if not article_ids:
         return None
     buttons = [
-        InlineKeyboardButton(f"{label} {n}", callback_data=encode(OPEN, article_id))
+        InlineKeyboardButton(
+            f"{label} {article_id if by_id else n}", callback_data=encode(OPEN, article_id)
+        )
         for n, article_id in enumerate(article_ids, start=1)
     ]
     return InlineKeyboardMarkup([buttons[i : i + 4] for i in range(0, len(buttons), 4)])

@@ -22,7 +22,7 @@ from storage.models import (
     CommentPage,
     SearchHit,
     TimelineEvent,
-    TopicEvent,
+    TopicTimeline,
 )
 from storage.store import SNIPPET_END, SNIPPET_START
 
@@ -190,10 +190,13 @@ def timeline_text(article: Article, events: Sequence[TimelineEvent]) -> list[str
     return split_message(lines)
 
 
-def topic_timeline_text(topic: str, events: Sequence[TopicEvent]) -> list[str]:
+def topic_timeline_text(timeline: TopicTimeline) -> list[str]:
     """Events of every article on a topic, each pointing back to its article."""
-    lines = [Line(f"Timeline: #{topic}", tag="b"), Line("")]
-    for item in events:
+    lines = [Line(f"Timeline: #{timeline.tag}", tag="b")]
+    if timeline.earlier:
+        lines.append(Line(f"the latest {len(timeline.events)} events", tag="i"))
+    lines.append(Line(""))
+    for item in timeline.events:
         when = event_date(item.event)
         lines.append(
             Line(item.event.label, prefix=f"<b>{esc(when)}</b> — ", prefix_plain=f"{when} — ")

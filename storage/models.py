@@ -164,6 +164,15 @@ class TopicEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class TopicTimeline:
+    """The end of a topic's merged timeline; ``earlier`` when older events were left out."""
+
+    tag: str
+    events: tuple[TopicEvent, ...]
+    earlier: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Comment:
     """A stored comment. ``depth`` is 0 for a top-level comment."""
 

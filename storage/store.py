@@ -37,6 +37,7 @@ from storage.models import (
     SearchHit,
     TimelineEvent,
     TopicEvent,
+    TopicTimeline,
     User,
     Visibility,
 )
@@ -583,17 +584,28 @@ class Store:
         )
         return [_event(r) for r in rows]
 
-    async def topic_timeline(self, tag: str, limit: int = 50) -> list[TopicEvent]:
-        """The events of every article tagged ``tag``, merged in chronological order."""
+    async def topic_timeline(self, tag: str, limit: int = 50) -> TopicTimeline:
+        """The latest ``limit`` events of the articles tagged ``tag``, in chronological order.
+
+        A big topic's oldest events matter least, so a long timeline keeps its
+        end; ``earlier`` says whether older events were left out. (Counting them
+        would cost a scan of the whole topic.)
+        """
         rows = await self._all(
-            "SELECT e.*, a.title AS article_title FROM tags t "
-            "JOIN topic_events x ON x.tag_id = t.id "
-            "JOIN timeline_events e ON e.id = x.event_id "
-            "JOIN articles a ON a.id = x.article_id "
-            "WHERE t.name = ? ORDER BY x.sort_key, x.event_id LIMIT ?",
-            (tag.strip().lower(), limit),
+            "WITH latest AS ("
+            "  SELECT x.event_id, x.article_id, x.sort_key FROM tags t "
+            "  JOIN topic_events x ON x.tag_id = t.id WHERE t.name = :tag "
+            "  ORDER BY x.sort_key DESC, x.event_id DESC LIMIT :limit + 1) "
+            "SELECT e.*, a.title AS article_title FROM latest l "
+            "JOIN timeline_events e ON e.id = l.event_id "
+            "JOIN articles a ON a.id = l.article_id "
+            "ORDER BY l.sort_key, l.event_id",
+            {"tag": tag.strip().lower(), "limit": limit},
         )
-        return [TopicEvent(_event(r), r["article_id"], r["article_title"]) for r in rows]
+        earlier = len(rows) > limit  # one row more than asked: the oldest, left out
+        kept = rows[1:] if earlier else rows
+        events = tuple(TopicEvent(_event(r), r["article_id"], r["article_title"]) for r in kept)
+        return TopicTimeline(tag.strip().lower(), events, earlier)
 
     async def tag_exists(self, tag: str) -> bool:
         """Whether any article carries this tag."""

@@ -172,7 +172,8 @@ async def show_timeline(update: Update, context: NewsContext) -> None:
         await send_timeline(update, context, article)
         return
     topic = wanted.lstrip("#").strip().lower()
-    events = await context.store.topic_timeline(topic, limit=TOPIC_EVENTS)
+    timeline = await context.store.topic_timeline(topic, limit=TOPIC_EVENTS)
+    events = timeline.events
     if not events and await context.store.tag_exists(topic):
         await reply(update, f"No dated events in the articles on #{render.esc(topic)} yet.")
         return
@@ -181,11 +182,12 @@ async def show_timeline(update: Update, context: NewsContext) -> None:
         hint = f" Topics: {render.esc(', '.join(topics))}." if topics else ""
         await reply(update, f"No article or topic “{render.esc(wanted[:64])}”.{hint}")
         return
-    article_ids = list(dict.fromkeys(item.article_id for item in events))[:8]
+    # Buttons for the articles behind the newest events, which readers want first.
+    article_ids = list(dict.fromkeys(item.article_id for item in reversed(events)))[:8]
     await reply(
         update,
-        render.topic_timeline_text(topic, events),
-        keyboards.open_buttons(article_ids, label="Article"),
+        render.topic_timeline_text(timeline),
+        keyboards.open_buttons(article_ids, label="Article", by_id=True),
     )
 
 

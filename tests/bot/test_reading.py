@@ -10,7 +10,7 @@ from bot.app import command_menus, post_init
 from bot.handlers.articles import help_text
 from bot.offline import OfflineBotAPI, parse_html
 from storage import Store
-from storage.models import Block, ParsedArticle
+from storage.models import Block, ParsedArticle, TimelineEvent
 from tests.conftest import Driver, buttons, only_text, sent, texts
 
 TITLE = "Joint Anti-Missile Drills Conclude in Russia"
@@ -313,3 +313,29 @@ async def test_hostile_titles_and_bodies_come_back_escaped(driver: Driver, store
     card_id = driver.bot_messages(pat)[-2]["message_id"]
     calls = await driver.press(pat, card_id, pat, f"full:{saved.article_id}")
     assert all(c.ok for c in calls) and len(sent(calls)) >= 3
+
+
+async def test_a_long_topic_timeline_shows_its_latest_events(driver: Driver, store: Store) -> None:
+    for year in (1950, 2000):
+        events = tuple(
+            TimelineEvent(f"{year + n:04d}", "year", f"Event of {year + n}", "...")
+            for n in range(25)
+        )
+        await store.save_article(
+            ParsedArticle(
+                title=f"Chronicle from {year}",
+                blocks=(Block("paragraph", "A long chronicle."),),
+                source_key=f"text:chronicle {year}",
+                tags=("chronicles",),
+                summary="A long chronicle.",
+                timeline=events,
+            )
+        )
+    ivy = driver.api.user("Ivy")
+    [params] = sent(await driver.say(ivy, ivy, "/timeline #Chronicles"))
+    lines = params["text"].split("\n")
+    assert lines[:3] == ["<b>Timeline: #chronicles</b>", "<i>the latest 40 events</i>", ""]
+    dates = [line.split("</b>")[0].removeprefix("<b>") for line in lines[3::2]]
+    assert dates == [str(year) for year in (*range(1960, 1975), *range(2000, 2025))]
+    # The buttons open the articles behind the newest events first.
+    assert buttons(params) == [[("Article 3", "open:3"), ("Article 2", "open:2")]]

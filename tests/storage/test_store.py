@@ -294,7 +294,7 @@ async def test_topic_timeline_follows_tag_and_event_changes(store: Store) -> Non
     second = await store.save_article(other)
 
     async def topic(tag: str) -> list[tuple[str, int]]:
-        return [(t.event.date, t.article_id) for t in await store.topic_timeline(tag)]
+        return [(t.event.date, t.article_id) for t in (await store.topic_timeline(tag)).events]
 
     assert await topic("bridges") == [
         ("2023", first.article_id),
@@ -331,7 +331,7 @@ async def test_a_version_1_database_is_migrated_with_its_topics(tmp_path: Path) 
     store = await Store.open(path)
     try:
         assert await schema_version(store.db) == len(migrations())
-        assert [t.event.label for t in await store.topic_timeline("bridges")] == ["L"]
+        assert [t.event.label for t in (await store.topic_timeline("bridges")).events] == ["L"]
     finally:
         await store.close()
 
