@@ -12,6 +12,7 @@ import pytest
 from bot.__main__ import ProgressBar, main
 from storage import ImportReport
 from storage.importer import sample_path
+from tests.conftest import FeedServer
 
 SAMPLE = sample_path()
 
@@ -177,3 +178,21 @@ def test_the_progress_bar_draws_on_a_terminal_after_a_moment() -> None:
     bar.started -= bar.DELAY
     bar(1, 4, ImportReport())
     assert piped.getvalue() == ""
+
+
+def test_import_from_a_feed_url(
+    capsys: pytest.CaptureFixture[str], feed_server: FeedServer
+) -> None:
+    feed = (
+        b'<rss version="2.0"><channel><title>Desk</title><item><title>Ports reopen</title>'
+        b"<guid>https://desk.example/ports</guid><description>Ports reopened in June 2025."
+        b"</description></item></channel></rss>"
+    )
+    url = feed_server.serve("/desk.rss", feed)
+    assert run(capsys, "import", url)[:2] == (0, "1 new, 0 updated, 0 unchanged, 0 failed\n")
+    code, out, err = run(capsys, "import", url, f"{feed_server.base}/gone.rss")
+    assert (code, out) == (1, "0 new, 0 updated, 1 unchanged, 1 failed\n")
+    assert err == f"error: {feed_server.base}/gone.rss: the server answered 404\n"
+    [record] = [json.loads(line) for line in run(capsys, "export")[1].splitlines()]
+    assert (record["title"], record["source"]) == ("Ports reopen", "Desk")
+    assert [(e["date"], e["label"]) for e in record["timeline"]] == [("2025-06", "Ports reopened")]
