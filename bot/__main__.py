@@ -19,6 +19,7 @@ from storage import ImportReport, NewsbotError, Store, import_sources
 from storage.ingest import article_record
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+LISTED = 20  # problems listed one by one before the rest are counted
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -129,16 +130,22 @@ class ProgressBar:
             self.stream.write("\n")
 
 
+def _print_some(kind: str, lines: Sequence[str]) -> None:
+    """The first ``LISTED`` lines of a kind on stderr, then how many more there were."""
+    for line in lines[:LISTED]:
+        print(f"{kind}: {line}", file=sys.stderr)
+    if len(lines) > LISTED:
+        print(f"{kind}: … and {len(lines) - LISTED} more", file=sys.stderr)
+
+
 async def _import(store: Store, sources: Sequence[str], *, quiet: bool) -> int:
     bar = ProgressBar(sys.stderr, enabled=not quiet)
     try:
         report = await import_sources(store, sources, progress=bar)
     finally:
         bar.close()
-    for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    for error in report.errors:
-        print(f"error: {error}", file=sys.stderr)
+    _print_some("warning", report.warnings)
+    _print_some("error", report.errors)
     print(report.closing_line())
     return EXIT_FAILED if report.failed else EXIT_OK
 

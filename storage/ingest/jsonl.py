@@ -93,18 +93,34 @@ def article_record(
 
 
 def parse_jsonl(text: str, source: str) -> Iterator[ParsedArticle | IngestError]:
-    """Each non-blank line as an article, or as an IngestError naming the line."""
-    seen_any = False
-    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
-        if not line.strip():
-            continue
-        seen_any = True
+    """Each non-blank line as an article, or as an IngestError naming the line.
+
+    A whole file that is one JSON document spread over many lines is refused
+    once, rather than line by line.
+    """
+    text = text.lstrip("\ufeff")
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not lines:
+        yield IngestError(source, "the file is empty")
+        return
+    if len(lines) > 1 and not _is_json(lines[0][1]) and _is_json(text):
+        yield IngestError(
+            source, "one JSON document over many lines, not JSON Lines (an article a line)"
+        )
+        return
+    for number, line in lines:
         try:
             yield parse_record(line, source)
         except IngestError as error:
             yield IngestError(source, error.reason, line=number)
-    if not seen_any:
-        yield IngestError(source, "the file is empty")
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def parse_record(line: str, source: str) -> ParsedArticle:

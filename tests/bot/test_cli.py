@@ -196,3 +196,16 @@ def test_import_from_a_feed_url(
     [record] = [json.loads(line) for line in run(capsys, "export")[1].splitlines()]
     assert (record["title"], record["source"]) == ("Ports reopen", "Desk")
     assert [(e["date"], e["label"]) for e in record["timeline"]] == [("2025-06", "Ports reopened")]
+
+
+def test_a_file_of_many_bad_lines_lists_twenty_and_counts_the_rest(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    dump = tmp_path / "bad.jsonl"
+    dump.write_text("".join(f"{{broken {n}\n" for n in range(25)))
+    code, out, err = run(capsys, "import", str(dump))
+    assert (code, out) == (1, "0 new, 0 updated, 0 unchanged, 25 failed\n")
+    lines = err.splitlines()
+    assert len(lines) == 21
+    assert lines[0].startswith(f"error: {dump}:1: not valid JSON")
+    assert lines[-1] == "error: … and 5 more"

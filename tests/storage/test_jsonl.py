@@ -169,6 +169,10 @@ def test_bad_lines_are_named_and_the_good_ones_still_come() -> None:
     ]
     assert str(items[1]).startswith("dump.jsonl:3: not valid JSON")
     assert [str(e) for e in parse_jsonl("\n \n", "e.jsonl")] == ["e.jsonl: the file is empty"]
+    pretty = json.dumps({"title": "T", "body": [{"kind": "paragraph", "text": "x"}]}, indent=2)
+    assert [str(e) for e in parse_jsonl(pretty, "doc.json")] == [
+        "doc.json: one JSON document over many lines, not JSON Lines (an article a line)"
+    ]
 
 
 @settings(max_examples=300, deadline=None)
