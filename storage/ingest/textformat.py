@@ -30,6 +30,8 @@ MAX_HEADING = 120
 MAX_AUTHOR = 64
 
 _COMMENT_HEADER = re.compile(r"(\d{1,7})\s+comments?\s*:?", re.IGNORECASE)
+# Files written in Markdown mark their title and headings with "#" signs.
+_MARKDOWN_HEADING = re.compile(r"#{1,6}\s+")
 _BULLET = re.compile(r"[-*\u2022\u2013\u2014]\s+(?=\S)")
 # Characters that end a sentence, and the closing quotes/brackets that may follow them.
 _FINAL = ".!?:;\u2026"
@@ -65,6 +67,7 @@ def parse_text(text: str, source: str) -> ParsedArticle:
     if not numbered:
         raise IngestError(source, "the file is empty")
     title_line, title = numbered[0]
+    title = _MARKDOWN_HEADING.sub("", title) or title
     if len(title) > MAX_TITLE:
         raise IngestError(
             source,
@@ -106,10 +109,12 @@ def parse_text(text: str, source: str) -> ParsedArticle:
 
 def _block(line: str) -> Block:
     bullet = _BULLET.match(line)
-    kind: BlockKind
     if bullet:
         return Block("bullet", line[bullet.end() :])
-    kind = "heading" if is_heading(line) else "paragraph"
+    marked = _MARKDOWN_HEADING.match(line)
+    if marked and line[marked.end() :]:
+        return Block("heading", line[marked.end() :])
+    kind: BlockKind = "heading" if is_heading(line) else "paragraph"
     return Block(kind, line)
 
 

@@ -176,3 +176,15 @@ def test_arbitrary_text_parses_or_raises_only_the_import_error(text: str) -> Non
     strings = [article.title, *(b.text for b in article.blocks)]
     strings += [c.author for c in article.comments] + [c.body for c in article.comments]
     assert not any(ch in s for s in strings for ch in "\x00\x1b\x7f\r")
+
+
+def test_markdown_style_title_and_headings() -> None:
+    article = parse_text(
+        "# Ports Reopen\n\nShips sailed.\n\n## Why It Matters\n#hashtag line\n", "m.md"
+    )
+    assert article.title == "Ports Reopen"
+    assert article.blocks == (
+        Block("paragraph", "Ships sailed."),
+        Block("heading", "Why It Matters"),
+        Block("heading", "#hashtag line"),
+    )
