@@ -25,6 +25,7 @@ from storage.models import (
     TopicTimeline,
 )
 from storage.store import SNIPPET_END, SNIPPET_START
+from storage.text import shorten
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 code units
 MONTHS = (
@@ -142,16 +143,12 @@ def article_card(article: Article, comment_count: int) -> str:
     if meta:
         lines.append(f"<i>{esc(meta)}</i>")
     lines.append("")
-    lines.append(esc(_trim(article.summary, 3000)) if article.summary else "<i>No summary.</i>")
+    lines.append(esc(shorten(article.summary, 3000)) if article.summary else "<i>No summary.</i>")
     lines.append("")
     tags = " ".join(f"#{esc(tag.replace(' ', '_'))}" for tag in article.tags[:5])
     footer = f"💬 {plural(comment_count, 'comment')} · id {article.id}"
     lines.append(f"{footer}\n{tags}" if tags else footer)
     return "\n".join(lines)
-
-
-def _trim(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def full_text(article: Article) -> list[str]:
@@ -214,7 +211,7 @@ def latest_text(articles: Sequence[ArticleLine]) -> str:
     for n, item in enumerate(articles, start=1):
         date = article_date(item)
         suffix = f" <i>· {esc(date)}</i>" if date else ""
-        lines.append(f"{n}. {esc(_trim(item.title, 200))}{suffix}")
+        lines.append(f"{n}. {esc(shorten(item.title, 200))}{suffix}")
     return "\n".join(lines)
 
 
@@ -304,14 +301,14 @@ def highlight(snippet: str) -> str:
 def search_text(words: str, hits: Sequence[SearchHit]) -> str:
     """Search results: title, where it matched, and a snippet with the words in bold."""
     if not hits:
-        return f"Nothing found for “{esc(_trim(words, 100))}”."
-    lines = [f"<b>Search: {esc(_trim(words, 100))}</b>", ""]
+        return f"Nothing found for “{esc(shorten(words, 100))}”."
+    lines = [f"<b>Search: {esc(shorten(words, 100))}</b>", ""]
     for n, hit in enumerate(hits, start=1):
         where = " <i>(in a comment)</i>" if hit.in_comment else ""
-        lines.append(f"{n}. <b>{esc(_trim(hit.title, 150))}</b>{where}")
+        lines.append(f"{n}. <b>{esc(shorten(hit.title, 150))}</b>{where}")
         snippet = " ".join(hit.snippet.split())
         if snippet:
-            lines.append(f"    {highlight(_trim(snippet, 240))}")
+            lines.append(f"    {highlight(shorten(snippet, 240))}")
     return "\n".join(lines)
 
 

@@ -24,3 +24,11 @@ def clean_body(text: str) -> str:
     """Text that keeps its line breaks: control characters and trailing blanks removed."""
     text = _CONTROL.sub("", _LINE_BREAKS.sub("\n", text).replace("\t", " "))
     return "\n".join(line.rstrip() for line in text.split("\n")).strip()
+
+
+def shorten(text: str, limit: int) -> str:
+    """Text cut at a word boundary to at most ``limit`` characters, with an ellipsis if cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:-")
+    return (cut or text[: limit - 1]) + "\u2026"

@@ -19,7 +19,7 @@ import feedparser
 from storage.errors import IngestError
 from storage.ingest.markup import html_to_blocks, html_to_text, text_to_blocks
 from storage.models import Block, ParsedArticle
-from storage.text import clean_line
+from storage.text import clean_line, shorten
 
 MAX_TITLE = 300
 MAX_URL = 2_000
@@ -55,7 +55,7 @@ def parse_feed(data: bytes, source: str) -> list[ParsedArticle]:
     if not articles:
         raise IngestError(source, "no entry in the feed has a title or any text")
     if parsed.get("bozo") and parsed.get("bozo_exception") is not None:
-        note = f"the feed is not well formed ({_one_line(parsed['bozo_exception'])}); "
+        note = f"the feed is not entirely valid ({_one_line(parsed['bozo_exception'])}); "
         note += f"imported the {len(articles)} readable entries"
         articles[0] = dataclasses.replace(articles[0], warnings=(note,))
     return articles
@@ -66,11 +66,11 @@ def _one_line(error: object) -> str:
     return text[:120]
 
 
-def _article(entry: Any, source: str, feed_id: str) -> ParsedArticle | None:
+def _article(entry: Any, desk: str, feed_id: str) -> ParsedArticle | None:
     blocks = _body(entry)
     title = _title(entry)
     if not title and blocks:
-        title = _shorten(blocks[0].text, 80)
+        title = shorten(blocks[0].text, 80)
     if not title:
         return None
     if not blocks:
@@ -80,7 +80,7 @@ def _article(entry: Any, source: str, feed_id: str) -> ParsedArticle | None:
         title=title,
         blocks=tuple(blocks),
         source_key=_source_key(entry, url, title, feed_id),
-        source=source,
+        source=desk,
         url=url,
         published_at=_published(entry),
         tags=_tags(entry),
@@ -94,7 +94,7 @@ def _title(entry: Any) -> str:
     detail = entry.get("title_detail") or {}
     kind = str(detail.get("type") or "")
     text = html_to_text(raw) if "html" in kind else " ".join(b.text for b in text_to_blocks(raw))
-    return _shorten(text, MAX_TITLE)
+    return shorten(text, MAX_TITLE)
 
 
 def _body(entry: Any) -> list[Block]:
@@ -157,9 +157,3 @@ def _tags(entry: Any) -> tuple[str, ...]:
         if name and len(name) <= MAX_TAG and name not in tags:
             tags.append(name)
     return tuple(tags[:MAX_TAGS])
-
-
-def _shorten(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rsplit(" ", 1)[0] + "\u2026"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from storage.ingest.sentences import split_sentences
 from storage.models import Block
+from storage.text import shorten
 
 MAX_SUMMARY = 600
 MAX_SENTENCES = 3
@@ -38,8 +39,8 @@ def summarize(title: str, blocks: Sequence[Block]) -> str:
     if chosen:
         return " ".join(chosen)
     if candidates:
-        return _shorten(candidates[0], MAX_SUMMARY)
-    return _shorten(title, MAX_SUMMARY)
+        return shorten(candidates[0], MAX_SUMMARY)
+    return shorten(title, MAX_SUMMARY)
 
 
 def _lead_sentences(blocks: Sequence[Block]) -> list[str]:
@@ -54,11 +55,3 @@ def _lead_sentences(blocks: Sequence[Block]) -> list[str]:
     if not sentences:  # only very short sentences: better than nothing
         sentences = [s for text in paragraphs[:LEAD_BLOCKS] for s in split_sentences(text)]
     return sentences
-
-
-def _shorten(text: str, limit: int) -> str:
-    """Text cut at a word boundary below ``limit``, with an ellipsis when cut."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:-")
-    return cut + "\u2026"

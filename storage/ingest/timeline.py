@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from storage.ingest.sentences import split_sentences
 from storage.models import Block, Precision, TimelineEvent
+from storage.text import shorten
 
 MAX_LABEL = 140
 MAX_EVENTS = 100
@@ -222,8 +223,7 @@ def _label(sentence: str, found: _Found) -> str:
     text = text.strip(" ,;:.\u2013\u2014-")
     while len(text) > MAX_LABEL and (shorter := _TRAILING_PHRASE.sub("", text)) != text:
         text = shorter
-    if len(text) > MAX_LABEL:
-        text = text[: MAX_LABEL - 1].rsplit(" ", 1)[0].rstrip(" ,;:-") + "\u2026"
+    text = shorten(text, MAX_LABEL)
     if len(text) < 3:
         return ""
     return text[0].upper() + text[1:]

@@ -110,7 +110,7 @@ def test_an_ill_formed_feed_imports_what_it_can_and_warns() -> None:
     broken = RSS.replace(b"</channel></rss>", b"<item><title>Cut off")
     articles = parse_feed(broken, "broken.rss")
     assert articles[0].title == "Talks & drills"
-    assert articles[0].warnings and "not well formed" in articles[0].warnings[0]
+    assert articles[0].warnings and "not entirely valid" in articles[0].warnings[0]
 
 
 @pytest.mark.parametrize(
