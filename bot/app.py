@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 OFFLINE_TOKEN = "1:offline"
 OWNS_STORE_KEY = "owns_store"
 FEED_TASK_KEY = "feed_task"
+FEED_VALIDATORS_KEY = "feed_validators"
 # The update types the handlers use; getUpdates / setWebhook ask for these only.
 ALLOWED_UPDATES = [
     Update.MESSAGE,
@@ -133,7 +134,9 @@ async def poll_feeds(app: NewsApp, settings: Settings) -> None:
 async def poll_feeds_once(app: NewsApp, settings: Settings) -> ImportReport:
     """One round of feed polling: import FEEDS, push what is new, log what failed."""
     store: Store = app.bot_data[STORE_KEY]
-    report = await import_sources(store, settings.feeds)
+    # Feeds that did not change since the last round answer 304 and cost nothing.
+    validators = app.bot_data.setdefault(FEED_VALIDATORS_KEY, {})
+    report = await import_sources(store, settings.feeds, validators=validators)
     for error in report.errors:
         log.warning("feed import: %s", error)
     if report.new_ids:

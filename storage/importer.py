@@ -15,6 +15,7 @@ from pathlib import Path
 
 from storage.errors import IngestError
 from storage.ingest import enrich, expand_sources, load_source, parse_text
+from storage.ingest.sources import Validators
 from storage.models import ParsedArticle
 from storage.store import Store
 
@@ -66,7 +67,10 @@ def _next_batch(
 
 
 async def import_sources(
-    store: Store, names: Sequence[str], progress: Progress | None = None
+    store: Store,
+    names: Sequence[str],
+    progress: Progress | None = None,
+    validators: Validators | None = None,
 ) -> ImportReport:
     """Import every article from the given files, folders and URLs into the store.
 
@@ -76,7 +80,7 @@ async def import_sources(
     report = ImportReport()
     sources = expand_sources(names)
     for done, name in enumerate(sources, start=1):
-        items = load_source(name)
+        items = load_source(name, validators)
         while batch := await asyncio.to_thread(_next_batch, items):
             for item in batch:
                 if isinstance(item, IngestError):

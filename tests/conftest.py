@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -123,21 +124,34 @@ def buttons(params: dict[str, Any]) -> list[list[tuple[str, str]]]:
 
 
 class FeedServer:
-    """A local HTTP server that serves the documents a test gives it (404 otherwise)."""
+    """A local HTTP server that serves the documents a test gives it (404 otherwise).
+
+    Each answer carries an ETag, and a request that names it gets 304 Not Modified.
+    """
 
     def __init__(self) -> None:
         self.documents: dict[str, bytes] = {}
-        documents = self.documents
+        self.answers: list[tuple[str, int]] = []  # (path, status) of every request
+        documents, answers = self.documents, self.answers
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 body = documents.get(self.path)
                 if body is None:
+                    answers.append((self.path, 404))
                     self.send_error(404)
                     return
+                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                if self.headers.get("If-None-Match") == etag:
+                    answers.append((self.path, 304))
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                answers.append((self.path, 200))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/rss+xml")
                 self.send_header("Content-Length", str(len(body)))
+                self.send_header("ETag", etag)
                 self.end_headers()
                 self.wfile.write(body)
 

@@ -27,6 +27,8 @@ FETCH_TIMEOUT = 30.0
 USER_AGENT = "newsbot/0.1 (feed import)"
 
 Format = Literal["text", "feed", "jsonl"]
+# Per URL, the ETag and Last-Modified of its last answer, for conditional fetches.
+Validators = dict[str, tuple[str | None, str | None]]
 _EXTENSIONS: dict[str, Format] = {
     ".txt": "text",
     ".text": "text",
@@ -73,10 +75,22 @@ def expand_sources(names: Sequence[str]) -> list[str]:
     return sources
 
 
-def load_source(name: str) -> Iterator[ParsedArticle | IngestError]:
-    """Every article in a file or at a URL, enriched, or an error for each bad part."""
+def load_source(
+    name: str, validators: Validators | None = None
+) -> Iterator[ParsedArticle | IngestError]:
+    """Every article in a file or at a URL, enriched, or an error for each bad part.
+
+    With ``validators`` (kept by the caller between rounds) a URL is fetched
+    conditionally: a server that says it has not changed yields nothing.
+    """
     try:
-        data, content_type = _fetch(name) if is_url(name) else (_read(name), "")
+        if is_url(name):
+            fetched = _fetch(name, validators)
+            if fetched is None:
+                return
+            data, content_type = fetched
+        else:
+            data, content_type = _read(name), ""
         kind = _format(name, data, content_type)
         if kind == "feed":
             for article in parse_feed(data, name):
@@ -117,16 +131,28 @@ def _read(name: str) -> bytes:
     return data
 
 
-def _fetch(url: str) -> tuple[bytes, str]:
+def _fetch(url: str, validators: Validators | None) -> tuple[bytes, str] | None:
+    """The body and content type at a URL; None when unchanged since the last fetch."""
+    headers = {"User-Agent": USER_AGENT}
+    etag, modified = (validators or {}).get(url, (None, None))
+    if etag:
+        headers["If-None-Match"] = etag
+    if modified:
+        headers["If-Modified-Since"] = modified
     try:
         with (
-            httpx.Client(
-                timeout=FETCH_TIMEOUT, follow_redirects=True, headers={"User-Agent": USER_AGENT}
-            ) as client,
+            httpx.Client(timeout=FETCH_TIMEOUT, follow_redirects=True, headers=headers) as client,
             client.stream("GET", url) as response,
         ):
+            if response.status_code == 304:
+                return None
             if response.status_code >= 400:
                 raise IngestError(url, f"the server answered {response.status_code}")
+            if validators is not None:
+                validators[url] = (
+                    response.headers.get("etag"),
+                    response.headers.get("last-modified"),
+                )
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():

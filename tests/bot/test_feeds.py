@@ -47,7 +47,7 @@ async def test_new_feed_articles_are_pushed_to_subscribers_once(
 
     driver.api.clear_calls()
     again = await poll_feeds_once(driver.app, polling)
-    assert again.closing_line() == "0 new, 0 updated, 2 unchanged, 0 failed"
+    assert again.closing_line() == "0 new, 0 updated, 0 unchanged, 0 failed"  # 304
     assert driver.api.calls_to("sendMessage") == []
 
     feed_server.serve("/desk.rss", rss("Story C", "Story A", "Story B"))
@@ -90,3 +90,22 @@ async def test_a_failing_feed_is_logged_and_polling_goes_on(
     assert report.errors[0] == f"{feed_server.base}/gone.rss: the server answered 404"
     [card] = driver.api.calls_to("sendMessage")
     assert card.params["chat_id"] == fan.id
+
+
+async def test_an_unchanged_feed_is_not_downloaded_again(
+    driver: Driver, settings: Settings, feed_server: FeedServer
+) -> None:
+    fan = driver.api.user("Fan")
+    only_text(await driver.say(fan, fan, "/subscribe"))
+    url = feed_server.serve("/desk.rss", rss("Story A"))
+    polling = replace(settings, feeds=(url,))
+    first = await poll_feeds_once(driver.app, polling)
+    second = await poll_feeds_once(driver.app, polling)
+    assert (first.new, second.new, second.unchanged, second.failed) == (1, 0, 0, 0)
+    feed_server.serve("/desk.rss", rss("Story B", "Story A"))
+    driver.api.clear_calls()
+    third = await poll_feeds_once(driver.app, polling)
+    assert (third.new, third.unchanged) == (1, 1)
+    assert feed_server.answers == [("/desk.rss", 200), ("/desk.rss", 304), ("/desk.rss", 200)]
+    [card] = driver.api.calls_to("sendMessage")
+    assert card.params["text"].startswith("<b>Story B</b>")
