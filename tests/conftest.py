@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 from telegram import Update
 
@@ -20,6 +21,12 @@ from bot.offline import ApiCall, OfflineBotAPI, OfflineChat, OfflineRequest, Off
 from storage import Store
 
 ADMIN_ID = 999
+
+# Property tests judge what the code does, not how fast a shared machine runs it.
+hypothesis.settings.register_profile(
+    "newsbot", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("newsbot")
 
 
 @pytest.fixture
