@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from storage import Store
@@ -169,9 +170,10 @@ def test_feeds_are_fetched_from_urls(feed_server: FeedServer) -> None:
     assert errors_of(f"{feed_server.base}/missing.xml") == [
         f"{feed_server.base}/missing.xml: the server answered 404"
     ]
-    assert errors_of("http://127.0.0.1:9/feed.xml") == [
-        "http://127.0.0.1:9/feed.xml: could not be fetched (ConnectError)"
-    ]
+    with socket.socket() as probe:  # a port nothing listens on once the probe closes
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/feed.xml"
+    assert errors_of(closed) == [f"{closed}: could not be fetched (ConnectError)"]
 
 
 async def test_a_large_export_is_imported_in_batches_with_progress(
