@@ -175,8 +175,11 @@ class FeedServer:
 
 
 @pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
+def feed_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FeedServer]:
     """A local HTTP server for feed URLs, stopped after the test."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):  # reach it directly
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
     server = FeedServer()
     thread = threading.Thread(target=server.server.serve_forever, daemon=True)
     thread.start()
