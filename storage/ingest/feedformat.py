@@ -13,6 +13,7 @@ import re
 import time
 import warnings
 from typing import Any
+from xml.sax import SAXParseException
 
 import feedparser
 
@@ -41,7 +42,8 @@ def parse_feed(data: bytes, source: str) -> list[ParsedArticle]:
     if not entries:
         problem = parsed.get("bozo_exception")
         if parsed.get("bozo") and problem is not None:
-            raise IngestError(source, f"not an RSS or Atom feed ({_one_line(problem)})")
+            line = _line_of(problem, data)
+            raise IngestError(source, f"not an RSS or Atom feed ({_one_line(problem)})", line)
         if not parsed.get("version"):
             raise IngestError(source, "not an RSS or Atom feed")
         raise IngestError(source, "the feed has no articles")
@@ -62,8 +64,23 @@ def parse_feed(data: bytes, source: str) -> list[ParsedArticle]:
 
 
 def _one_line(error: object) -> str:
-    text = clean_line(str(error)) or type(error).__name__
-    return text[:120]
+    """The parser's complaint, without the position ``_line_of`` reports."""
+    message = error.getMessage() if isinstance(error, SAXParseException) else str(error)
+    return (clean_line(message) or type(error).__name__)[:120]
+
+
+def _line_of(error: object, data: bytes) -> int | None:
+    """The line of the document an XML error is on, when the parser said."""
+    if not isinstance(error, SAXParseException):
+        return None
+    line = error.getLineNumber()
+    if not isinstance(line, int) or line < 1:
+        return None
+    # feedparser puts an XML declaration on a line of its own before a document
+    # that has none, so the parser counts one line too many.
+    head = data.decode("utf-16", "ignore") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+    declared = data.lstrip(b"\xef\xbb\xbf").startswith(b"<?xml") or head.startswith("<?xml")
+    return line if declared else max(1, line - 1)
 
 
 def _article(entry: Any, desk: str, feed_id: str) -> ParsedArticle | None:

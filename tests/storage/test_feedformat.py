@@ -131,7 +131,26 @@ def test_documents_without_articles_are_refused(data: bytes, reason: str) -> Non
     with pytest.raises(IngestError) as raised:
         parse_feed(data, "doc.xml")
     assert raised.value.reason.startswith(reason)
-    assert str(raised.value).startswith("doc.xml: ")
+    assert str(raised.value).startswith("doc.xml")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b"<rss>\n<channel>\n<<<",
+        b"\xef\xbb\xbf<rss>\n<channel>\n<<<",
+        b'<?xml version="1.0"?>\n<rss>\n<<<',
+        b'<?xml version="1.0"?><rss>\n\n<<<',
+    ],
+)
+def test_an_xml_error_names_its_line(document: bytes) -> None:
+    with pytest.raises(IngestError) as raised:
+        parse_feed(document, "broken.xml")
+    assert raised.value.line == 3
+    assert (
+        str(raised.value)
+        == "broken.xml:3: not an RSS or Atom feed (not well-formed (invalid token))"
+    )
 
 
 @pytest.mark.parametrize(
