@@ -145,7 +145,7 @@ def article_card(article: Article, comment_count: int) -> str:
     lines.append("")
     lines.append(esc(shorten(article.summary, 3000)) if article.summary else "<i>No summary.</i>")
     lines.append("")
-    tags = " ".join(f"#{esc(tag.replace(' ', '_'))}" for tag in article.tags[:5])
+    tags = " ".join(esc(hashtag(tag)) for tag in article.tags[:5])
     footer = f"💬 {plural(comment_count, 'comment')} · id {article.id}"
     lines.append(f"{footer}\n{tags}" if tags else footer)
     return "\n".join(lines)
@@ -187,9 +187,14 @@ def timeline_text(article: Article, events: Sequence[TimelineEvent]) -> list[str
     return split_message(lines)
 
 
+def hashtag(tag: str) -> str:
+    """A topic as a hashtag (plain text): ``sea of japan`` is ``#sea_of_japan``."""
+    return "#" + "_".join(tag.split())
+
+
 def topic_timeline_text(timeline: TopicTimeline) -> list[str]:
     """Events of every article on a topic, each pointing back to its article."""
-    lines = [Line(f"Timeline: #{timeline.tag}", tag="b")]
+    lines = [Line(f"Timeline: {hashtag(timeline.tag)}", tag="b")]
     if timeline.earlier:
         lines.append(Line(f"the latest {len(timeline.events)} events", tag="i"))
     lines.append(Line(""))

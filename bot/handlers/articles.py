@@ -173,6 +173,10 @@ async def show_timeline(update: Update, context: NewsContext) -> None:
         return
     topic = wanted.lstrip("#").strip().lower()
     timeline = await context.store.topic_timeline(topic, limit=TOPIC_EVENTS)
+    if not timeline.events and "_" in topic:
+        # Cards show the topic "sea of japan" as the hashtag #sea_of_japan.
+        topic = topic.replace("_", " ")
+        timeline = await context.store.topic_timeline(topic, limit=TOPIC_EVENTS)
     events = timeline.events
     if not events and await context.store.tag_exists(topic):
         await reply(update, f"No dated events in the articles on #{render.esc(topic)} yet.")

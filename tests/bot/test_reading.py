@@ -339,3 +339,11 @@ async def test_a_long_topic_timeline_shows_its_latest_events(driver: Driver, sto
     assert dates == [str(year) for year in (*range(1960, 1975), *range(2000, 2025))]
     # The buttons open the articles behind the newest events first.
     assert buttons(params) == [[("Article 3", "open:3"), ("Article 2", "open:2")]]
+
+
+async def test_a_hashtag_from_a_card_opens_its_topic_timeline(driver: Driver) -> None:
+    jay = driver.api.user("Jay")
+    card = only_text(await driver.say(jay, jay, "/article 1"))
+    assert "#aerospace_security" in card
+    text = only_text(await driver.say(jay, jay, "/timeline #aerospace_security"))
+    assert text.startswith("<b>Timeline: #aerospace_security</b>\n\n")
