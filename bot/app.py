@@ -23,6 +23,7 @@ from bot.context import SETTINGS_KEY, STORE_KEY, NewsApp, NewsContext
 from bot.handlers import register
 from bot.handlers.articles import COMMANDS, MODERATOR_COMMANDS
 from bot.handlers.subscriptions import push_articles
+from bot.ordering import MAX_CONCURRENT_UPDATES, ChatOrderedProcessor
 from bot.request import ResilientRequest
 from storage import ImportReport, Store, import_sources, load_bundled_sample
 
@@ -50,6 +51,9 @@ def build_application(
 ) -> NewsApp:
     """Build the bot: typed context, HTML defaults, resilient requests, every handler.
 
+    Updates from different chats are handled concurrently, those of one chat in
+    order (``bot.ordering``).
+
     ``request`` replaces the HTTP transport (the offline stand-in in tests and
     ``newsbot chat``). A ``store`` passed in is used as is and left open;
     otherwise ``post_init`` opens ``settings.db_path`` and ``post_shutdown`` closes it.
@@ -65,8 +69,15 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .request(ResilientRequest(request or HTTPXRequest(connection_pool_size=16)))
+        # A connection for every update handled at once, and a few for feed pushes.
+        .request(
+            ResilientRequest(
+                request or HTTPXRequest(connection_pool_size=MAX_CONCURRENT_UPDATES + 8)
+            )
+        )
         .get_updates_request(get_updates_request or request or HTTPXRequest())
+        # Chats are served side by side, each chat's updates in the order they came.
+        .concurrent_updates(ChatOrderedProcessor())
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )

@@ -761,7 +761,10 @@ class OfflineBotAPI:
         strict_html: bool = True,
         token: str | None = None,
         clock: Callable[[], float] = time.time,
+        latency: float = 0.0,
     ) -> None:
+        """``latency``: seconds each call waits before it is answered, as a network round
+        trip to Telegram would (for benchmarks and demos of concurrent updates)."""
         self.bot_user = OfflineUser(bot_id, first_name, username=username, is_bot=True)
         self.privacy_mode = privacy_mode
         self.strict_html = strict_html
@@ -787,6 +790,9 @@ class OfflineBotAPI:
         self._open_inline_queries: dict[str, OfflineUser] = {}
         self._failures: dict[str, deque[_Failure]] = {}
         self._listeners: list[Listener] = []
+        self.latency = latency
+        self._holds: dict[str, asyncio.Event] = {}
+        self._arrival = asyncio.Event()
         table: dict[str, Callable[[JSON], Awaitable[Any]]] = {
             "getMe": self._get_me,
             "logOut": self._true,
@@ -832,6 +838,22 @@ class OfflineBotAPI:
         """Call ``listener(call)`` after every answered request (e.g. to print bot messages)."""
         self._listeners.append(listener)
 
+    def hold(self, method: str) -> None:
+        """Keep calls of ``method`` waiting, recorded but unanswered, until ``release``."""
+        self._holds[method.lower()] = asyncio.Event()
+
+    def release(self, method: str) -> None:
+        """Answer the held calls of ``method``, and later ones at once."""
+        gate = self._holds.pop(method.lower(), None)
+        if gate is not None:
+            gate.set()
+
+    async def wait_for_calls(self, method: str, count: int) -> None:
+        """Wait until ``count`` calls of ``method`` have arrived (answered or not)."""
+        while len(self.calls_to(method)) < count:
+            self._arrival.clear()
+            await self._arrival.wait()
+
     def fail_next(
         self,
         method: str,
@@ -874,6 +896,12 @@ class OfflineBotAPI:
         params = _decode_json_fields(params)
         call = ApiCall(method, params)
         self.calls.append(call)
+        self._arrival.set()
+        gate = self._holds.get(method.lower())
+        if gate is not None:
+            await gate.wait()
+        if self.latency:
+            await asyncio.sleep(self.latency)
         planted = self._failures.get(method.lower())
         if planted:
             failure = planted.popleft()

@@ -817,7 +817,8 @@ class Store:
     async def search(self, words: str, chat_id: int | None, limit: int = 10) -> list[SearchHit]:
         """Articles whose title, body or a comment this chat may see match every word.
 
-        Best match first (bm25, a title hit weighing most); one hit per article.
+        Best match first (bm25, a title hit weighing most); one hit per article,
+        its snippet from the article's own text when that matches, else from a comment.
         A word found in most of a large corpus would make ranking every match slow,
         so each index offers its ``SEARCH_CANDIDATES`` newest matches (cheap: FTS5
         walks its doclists in rowid order) and those are ranked. Below that many
@@ -841,12 +842,16 @@ class Store:
             ") ORDER BY score, article_id",
             {"q": query, "chat": chat_id, "n": SEARCH_CANDIDATES},
         )
+        # Rank by each article's best score; show the article's own text when it
+        # matches, and a comment only for an article found through its comments.
         best: dict[int, int | None] = {}
         for row in rows:
-            if row["article_id"] not in best:
-                best[row["article_id"]] = row["comment_id"]
-                if len(best) == limit:
-                    break
+            article_id, comment_id = row["article_id"], row["comment_id"]
+            if article_id not in best:
+                best[article_id] = comment_id
+            elif comment_id is None:
+                best[article_id] = None
+        best = dict(list(best.items())[:limit])
         if not best:
             return []
         article_ids = [a for a, c in best.items() if c is None]

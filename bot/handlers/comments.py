@@ -189,13 +189,15 @@ async def ask_for_comment(
         await query.answer()
     _pending(context)[chat.id] = Pending(article_id, parent_id, context.now())
     what = f"a reply to comment #{parent_id}" if parent_id else "your comment"
-    mention = ""
+    ask = f"send {what} on “{render.esc(title)}” as your next message. /cancel stops."
     if chat.type != ChatType.PRIVATE:
         # ForceReply with selective=True reaches only users mentioned in the prompt.
-        mention = f'<a href="tg://user?id={user.id}">{render.esc(display_name(user))}</a>, '
+        ask = f'<a href="tg://user?id={user.id}">{render.esc(display_name(user))}</a>, {ask}'
+    else:
+        ask = ask[0].upper() + ask[1:]
     await reply(
         update,
-        f"{mention}send {what} on “{render.esc(title)}” as your next message. /cancel stops.",
+        ask,
         ForceReply(selective=True, input_field_placeholder="Your comment"),  # type: ignore[arg-type]
     )
 

@@ -116,7 +116,7 @@ def test_chat_script_prints_the_transcript(
     assert lines[card + 2] == "  *Joint Anti-Missile Drills Conclude in Russia*"
     assert "  [1] Full text  [2] Timeline" in lines
     assert "  [3] Comments (5)  [4] Comment" in lines
-    assert any("send your comment on" in line for line in lines)
+    assert any("Send your comment on" in line for line in lines)
     assert "  ✅ Comment #6 posted on “Joint Anti-Missile Drills Conclude in Russia”." in lines
     assert "  Great piece <b>really</b>" in lines  # shown as text, not as markup
     assert "  (unknown key :bogus; :help lists them)" in lines

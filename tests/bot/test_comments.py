@@ -42,7 +42,7 @@ async def test_comment_button_prompts_and_takes_the_next_message(
     assert [c.method for c in calls] == ["answerCallbackQuery", "sendMessage"]
     prompt = sent(calls)[0]
     assert prompt["text"] == (
-        f"send your comment on “{TITLE}” as your next message. /cancel stops."
+        f"Send your comment on “{TITLE}” as your next message. /cancel stops."
     )
     assert prompt["reply_markup"]["force_reply"] is True
     answer = await driver.say(bea, bea, "My two cents.", reply_to=driver.last_id(bea))

@@ -343,6 +343,10 @@ async def test_search_finds_a_word_that_occurs_only_in_a_sample_comment(store: S
     assert "\x02opaqueness\x03" in hit.snippet
     [title_hit] = await store.search("drills conclude", None)
     assert not title_hit.in_comment
+    # "drills" is in the title, the body and a comment: the article's own text is shown.
+    [word_hit] = await store.search("drills", None)
+    assert not word_hit.in_comment
+    assert "\x02" in word_hit.snippet
 
 
 async def test_an_import_never_overwrites_a_comment_from_the_same_telegram_message(

@@ -1,0 +1,88 @@
+"""Updates through the running application: chats side by side, each chat in order."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Update
+
+from bot.ordering import ChatOrderedProcessor, order_key
+from tests.conftest import Driver
+
+
+async def queue(driver: Driver, update: dict[str, object]) -> None:
+    """Hand an update to the running application, as the updater does."""
+    await driver.app.update_queue.put(Update.de_json(update, driver.app.bot))
+
+
+async def test_a_chat_waiting_on_telegram_does_not_hold_up_another_chat(driver: Driver) -> None:
+    api, app = driver.api, driver.app
+    alice, bob = api.user("Alice"), api.user("Bob")
+    alice_chat, bob_chat = api.private_chat(alice), api.private_chat(bob)
+    api.hold("sendMessage")  # Telegram is slow to answer
+    await app.start()
+    try:
+        await queue(driver, api.send_text(alice_chat, alice, "/help", queue=False))
+        await queue(driver, api.send_text(alice_chat, alice, "/start", queue=False))
+        await queue(driver, api.send_text(bob_chat, bob, "/latest", queue=False))
+        async with asyncio.timeout(5):
+            await api.wait_for_calls("sendMessage", 2)
+        # Bob's answer went out while Alice's first was still waiting ...
+        first = [int(call.params["chat_id"]) for call in api.calls_to("sendMessage")]
+        assert sorted(first) == sorted([alice_chat.id, bob_chat.id])
+        # ... and Alice's /start stays behind her /help, however long that takes.
+        for _ in range(200):
+            await asyncio.sleep(0)
+        assert len(api.calls_to("sendMessage")) == 2
+        api.release("sendMessage")
+        async with asyncio.timeout(5):
+            await api.wait_for_calls("sendMessage", 3)
+    finally:
+        api.release("sendMessage")
+        await app.stop()
+    alice_texts = [message["text"] for message in api.sent_messages(alice_chat)]
+    assert alice_texts[0].startswith("newsbot serves")
+    assert alice_texts[1].startswith("Hello, Alice!")
+    assert isinstance(app.update_processor, ChatOrderedProcessor)
+    assert app.update_processor.waiting_chats == 0
+
+
+async def test_a_comment_sent_right_after_pressing_comment_waits_for_the_prompt(
+    driver: Driver,
+) -> None:
+    """The text after the Comment button becomes the comment even when both come at once."""
+    api, app = driver.api, driver.app
+    reader = api.user("Reader")
+    chat = api.private_chat(reader)
+    await driver.say(reader, reader, "/article 1")
+    card = driver.last_id(reader)
+    sent_before = len(api.calls_to("sendMessage"))
+    api.hold("answerCallbackQuery")  # the press is slow to be answered
+    await app.start()
+    try:
+        await queue(driver, api.press_button(chat, card, reader, "wr:1", queue=False))
+        await queue(driver, api.send_text(chat, reader, "Posted in a hurry.", queue=False))
+        async with asyncio.timeout(5):
+            await api.wait_for_calls("answerCallbackQuery", 1)
+        api.release("answerCallbackQuery")
+        async with asyncio.timeout(5):
+            await api.wait_for_calls("sendMessage", sent_before + 2)  # prompt, confirmation
+    finally:
+        api.release("answerCallbackQuery")
+        await app.stop()
+    prompt, confirmation = api.sent_messages(chat)[-2:]
+    assert prompt["text"].startswith("Send your comment")
+    assert confirmation["text"].startswith("✅ Comment #6 posted")
+    [comment] = [c for c in await driver.app.bot_data["store"].all_comments(1) if c.id == 6]
+    assert comment.body == "Posted in a hurry."
+
+
+def test_updates_keep_their_place_behind_their_chat_or_else_their_user(driver: Driver) -> None:
+    api = driver.api
+    alice = api.user("Alice")
+    group = api.group("Desk")
+    in_group = Update.de_json(api.send_text(group, alice, "/latest", queue=False), None)
+    inline = Update.de_json(api.inline_query(alice, "drills", queue=False), None)
+    assert order_key(in_group) == ("chat", group.id)
+    assert order_key(inline) == ("user", alice.id)
+    assert order_key("not an update") is None
