@@ -8,6 +8,11 @@ same stand-in as the baseline. Prints updates/s and p50 / p99 latency per
 update for both, and the ratios; the "own" lines leave out the time the stand-in
 spends answering Bot API calls (on Telegram that is the server's, not the bot's).
 
+Then, as a deployed bot sees it, NETWORK_UPDATES updates are queued at once on
+the running application with a simulated round trip (RTT_MS) on every Bot API
+call: the echo bot one update at a time (python-telegram-bot's default) and 64
+at once, against newsbot, which serves chats side by side (``bot.ordering``).
+
     python bench/corpus.py --keep /tmp/newsbot-corpus      # once, builds the corpus
     python bench/chat.py --corpus /tmp/newsbot-corpus
 """
@@ -18,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import io
+import itertools
 import random
 import statistics
 import sys
@@ -133,18 +139,90 @@ def _next_update(
     return api.send_text(chat, user, text, queue=False)
 
 
-async def run_echo(updates: int, users: int) -> dict[str, float]:
-    """The baseline: a one-line echo handler on the same stand-in."""
-    api = TimedAPI(username="EchoBot")
+def echo_bot(api: OfflineBotAPI, concurrent: int = 1) -> Application[Any, Any, Any, Any, Any, Any]:
+    """A one-line echo bot on the stand-in, as anyone would first write it."""
     request = OfflineRequest(api)
-    app: Application[Any, Any, Any, Any, Any, Any] = (
-        ApplicationBuilder().token("1:echo").request(request).get_updates_request(request).build()
-    )
+    builder = ApplicationBuilder().token("1:echo").request(request).get_updates_request(request)
+    app = builder.concurrent_updates(concurrent).build()
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.message.reply_text(update.message.text)  # type: ignore[union-attr,arg-type]
 
     app.add_handler(MessageHandler(filters.TEXT, echo))
+    return app
+
+
+async def through_the_queue(
+    app: Application[Any, Any, Any, Any, Any, Any], updates: list[dict[str, Any]]
+) -> float:
+    """Seconds the running application takes to handle ``updates`` queued at once."""
+    await app.start()
+    start = time.perf_counter()
+    for update in updates:
+        app.update_queue.put_nowait(Update.de_json(update, app.bot))
+    await app.update_queue.join()  # every update handled
+    took = time.perf_counter() - start
+    await app.stop()
+    return took
+
+
+async def run_with_network(
+    store: Store, updates: int, users: int, articles: int, rtt: float
+) -> None:
+    """Updates through the update queue with a network round trip on every Bot API call.
+
+    What a deployed bot sees: python-telegram-bot's default handles one update at
+    a time, so its rate is bounded by the round trip, not by the bot's own work.
+    """
+    print(f"with a {rtt * 1000:.0f} ms round trip per Bot API call, {updates:,} updates queued:")
+    rates: dict[str, float] = {}
+    for concurrent in (1, 64):
+        api = OfflineBotAPI(username="EchoBot", latency=rtt)
+        app = echo_bot(api, concurrent)
+        people = [api.user(f"Echo{n}") for n in range(users)]
+        batch = [
+            api.send_text(api.private_chat(user), user, f"/article {n}", queue=False)
+            for n, user in zip(range(updates), itertools.cycle(people), strict=False)
+        ]
+        async with app:
+            took = await through_the_queue(app, batch)
+        label = "echo, one at a time" if concurrent == 1 else f"echo, {concurrent} at once"
+        rates[label] = updates / took
+    api = OfflineBotAPI(username="BenchBot")
+    app = build_application(Settings(db_path=store.path), request=OfflineRequest(api), store=store)
+    rng = random.Random(7)
+    people = [api.user(f"Reader{n}") for n in range(users)]
+    chats = {user.id: api.private_chat(user) for user in people}
+    async with app:
+        cards = {}  # every reader has a card open, so presses are in the mix
+        for user in people:
+            article_id = 1 + user.id % articles
+            text = f"/article {article_id}"
+            await app.process_update(
+                Update.de_json(api.send_text(chats[user.id], user, text, queue=False), app.bot)
+            )
+            cards[user.id] = (int(api.sent_messages(chats[user.id])[-1]["message_id"]), article_id)
+        batch = [
+            _next_update(api, rng, user, chats[user.id], cards[user.id], articles)
+            for _, user in zip(range(updates), itertools.cycle(people), strict=False)
+        ]
+        api.latency = rtt
+        took = await through_the_queue(app, batch)
+    rates["newsbot, chats side by side"] = updates / took
+    for label, rate in rates.items():
+        print(f"  {label:<30} {rate:8,.0f} updates/s")
+    print(
+        "  newsbot / echo at once: "
+        f"{rates['newsbot, chats side by side'] / rates['echo, 64 at once']:.2f}   "
+        "newsbot / echo one at a time: "
+        f"{rates['newsbot, chats side by side'] / rates['echo, one at a time']:.1f}"
+    )
+
+
+async def run_echo(updates: int, users: int) -> dict[str, float]:
+    """The baseline: a one-line echo handler on the same stand-in."""
+    api = TimedAPI(username="EchoBot")
+    app = echo_bot(api)
     people = [api.user(f"Echo{n}") for n in range(users)]
     chats = {user.id: api.private_chat(user) for user in people}
     own: list[float] = []
@@ -172,6 +250,8 @@ async def main() -> None:
     parser.add_argument("--updates", type=int, default=20_000)
     parser.add_argument("--users", type=int, default=1_000)
     parser.add_argument("--memory-updates", type=int, default=2_000)
+    parser.add_argument("--network-updates", type=int, default=1_000)
+    parser.add_argument("--rtt-ms", type=float, default=20.0, help="simulated round trip")
     args = parser.parse_args()
     db_path = Path(args.corpus) / "corpus.sqlite3"
     if not db_path.exists():
@@ -186,18 +266,21 @@ async def main() -> None:
         news_peak = await peak_memory(
             run_newsbot(store, args.memory_updates, args.users, articles, seed=6)
         )
+        print(
+            f"newsbot / echo throughput: {news['rate'] / echo['rate']:.2f} "
+            f"(less the stand-in's own time: {news['own'] / echo['own']:.2f})   "
+            f"p99: {news['p99']:.2f} ms vs {echo['p99']:.2f} ms"
+        )
+        print(
+            f"peak Python memory over {args.memory_updates:,} updates: newsbot "
+            f"{news_peak / 2**20:.1f} MiB, echo {echo_peak / 2**20:.1f} MiB "
+            f"(ratio {news_peak / echo_peak:.2f})"
+        )
+        await run_with_network(
+            store, args.network_updates, args.users, articles, args.rtt_ms / 1000
+        )
     finally:
         await store.close()
-    print(
-        f"newsbot / echo throughput: {news['rate'] / echo['rate']:.2f} "
-        f"(less the stand-in's own time: {news['own'] / echo['own']:.2f})   "
-        f"p99: {news['p99']:.2f} ms vs {echo['p99']:.2f} ms"
-    )
-    print(
-        f"peak Python memory over {args.memory_updates:,} updates: newsbot "
-        f"{news_peak / 2**20:.1f} MiB, echo {echo_peak / 2**20:.1f} MiB "
-        f"(ratio {news_peak / echo_peak:.2f})"
-    )
 
 
 async def peak_memory(run: Awaitable[dict[str, float]]) -> int:

@@ -8,14 +8,16 @@ second message overtake the first: a comment could arrive before the Comment
 button's prompt was handled, or an edit before the message it edits.
 
 This processor runs updates concurrently, up to ``max_concurrent_updates``, but
-those of one chat (or, for inline queries and buttons under inline messages,
-one user) strictly one after another, in the order they arrived.
+those of one chat strictly one after another, in the order they arrived, and
+likewise those of one user (so a reader posting in two groups at once still
+meets the comment rate limit, and inline queries keep their order).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Coroutine
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -24,19 +26,20 @@ from telegram.ext import BaseUpdateProcessor
 MAX_CONCURRENT_UPDATES = 64  # far above what Telegram lets one bot send in a second
 
 
-def order_key(update: object) -> tuple[str, int] | None:
-    """What an update must keep its place behind: its chat, else its user, else nothing."""
+def order_keys(update: object) -> list[tuple[str, int]]:
+    """What an update keeps its place behind: its chat, then its user."""
     if not isinstance(update, Update):
-        return None
+        return []
+    keys = []
     if update.effective_chat is not None:
-        return ("chat", update.effective_chat.id)
+        keys.append(("chat", update.effective_chat.id))
     if update.effective_user is not None:
-        return ("user", update.effective_user.id)
-    return None
+        keys.append(("user", update.effective_user.id))
+    return keys
 
 
 class ChatOrderedProcessor(BaseUpdateProcessor):
-    """Concurrent across chats, in arrival order within a chat."""
+    """Concurrent across chats and users, in arrival order within a chat and for a user."""
 
     __slots__ = ("_locks", "_users")
 
@@ -46,28 +49,38 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self._users: dict[tuple[str, int], int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run the update once every earlier update of its chat has finished."""
-        key = order_key(update)
-        if key is None:
-            await coroutine
-            return
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
+        """Run the update once every earlier update of its chat and its user has finished.
+
+        The chat's turn is always taken before the user's, so two updates never
+        wait for each other.
+        """
         started = False
         try:
-            async with lock:  # asyncio.Lock wakes its waiters first come, first served
+            async with contextlib.AsyncExitStack() as turns:
+                for key in order_keys(update):
+                    await turns.enter_async_context(self._turn(key))
                 started = True
                 await coroutine
         finally:
             if not started and isinstance(coroutine, Coroutine):
                 coroutine.close()  # cancelled while waiting: never started, never awaited
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, key: tuple[str, int]) -> AsyncIterator[None]:
+        """Hold ``key``'s lock; first come, first served (as ``asyncio.Lock`` wakes waiters)."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
             self._users[key] -= 1
             if not self._users[key]:
                 del self._users[key], self._locks[key]
 
     @property
     def waiting_chats(self) -> int:
-        """How many chats (or users) have an update running or waiting."""
+        """How many chats and users have an update running or waiting."""
         return len(self._locks)
 
     async def initialize(self) -> None:

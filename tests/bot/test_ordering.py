@@ -6,7 +6,7 @@ import asyncio
 
 from telegram import Update
 
-from bot.ordering import ChatOrderedProcessor, order_key
+from bot.ordering import ChatOrderedProcessor, order_keys
 from tests.conftest import Driver
 
 
@@ -77,12 +77,41 @@ async def test_a_comment_sent_right_after_pressing_comment_waits_for_the_prompt(
     assert comment.body == "Posted in a hurry."
 
 
-def test_updates_keep_their_place_behind_their_chat_or_else_their_user(driver: Driver) -> None:
+def test_updates_keep_their_place_behind_their_chat_and_their_user(driver: Driver) -> None:
     api = driver.api
     alice = api.user("Alice")
     group = api.group("Desk")
     in_group = Update.de_json(api.send_text(group, alice, "/latest", queue=False), None)
     inline = Update.de_json(api.inline_query(alice, "drills", queue=False), None)
-    assert order_key(in_group) == ("chat", group.id)
-    assert order_key(inline) == ("user", alice.id)
-    assert order_key("not an update") is None
+    assert order_keys(in_group) == [("chat", group.id), ("user", alice.id)]
+    assert order_keys(inline) == [("user", alice.id)]
+    assert order_keys("not an update") == []
+
+
+async def test_one_reader_in_two_groups_is_served_in_order(driver: Driver) -> None:
+    """Each reader's updates stay in order across chats (the rate limit counts them all)."""
+    api, app = driver.api, driver.app
+    alice, bob = api.user("Alice"), api.user("Bob")
+    desk, club = api.group("Desk"), api.group("Club")
+    api.hold("sendMessage")
+    await app.start()
+    try:
+        await queue(driver, api.send_text(desk, alice, "/help", queue=False))
+        await queue(driver, api.send_text(club, alice, "/start", queue=False))
+        await queue(driver, api.send_text(club, bob, "/start", queue=False))
+        async with asyncio.timeout(5):
+            await api.wait_for_calls("sendMessage", 1)
+        for _ in range(200):
+            await asyncio.sleep(0)
+        # Alice in the Club waits for Alice at the Desk; Bob waits for Alice in the Club.
+        [waiting] = api.calls_to("sendMessage")
+        assert int(waiting.params["chat_id"]) == desk.id
+        api.release("sendMessage")
+        async with asyncio.timeout(5):
+            await api.wait_for_calls("sendMessage", 3)
+    finally:
+        api.release("sendMessage")
+        await app.stop()
+    club_texts = [message["text"] for message in api.sent_messages(club)]
+    assert [text.split(",")[0] for text in club_texts] == ["Hello", "Hello"]
+    assert "Alice" in club_texts[0] and "Bob" in club_texts[1]
