@@ -892,8 +892,8 @@ class Store:
     # ------------------------------------------------------------------ chats and users
 
     async def save_user(self, user_id: int, display_name: str) -> User:
-        """Record a user's current display name; returns the stored user."""
-        async with self.transaction():
+        """Record a user's current display name, also on their comments; returns the user."""
+        async with self.transaction() as db:
             row = await self._one(
                 "INSERT INTO users (id, display_name, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, "
@@ -901,6 +901,11 @@ class Store:
                 "RETURNING banned",
                 (user_id, display_name, utc_now()),
             )
+            if row is not None:  # new, or renamed: their comments show the name they go by
+                await db.execute(
+                    "UPDATE comments SET author = ? WHERE user_id = ? AND author <> ?",
+                    (display_name, user_id, display_name),
+                )
         if row is None:  # unchanged: the conflict clause updated nothing
             user = await self.user(user_id)
             assert user is not None

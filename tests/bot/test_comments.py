@@ -305,6 +305,11 @@ async def test_display_names_are_kept_up_to_date(driver: Driver, store: Store) -
     driver.api.users[ola.id] = renamed
     await driver.say(renamed, renamed, "/comment 1 second")
     assert (await store.user(ola.id)).display_name == "Ola Nordmann"  # type: ignore[union-attr]
+    # Her earlier comment goes by her new name too, as her messages do in Telegram.
+    authors = [c.author for c in await store.all_comments(1) if c.user_id == ola.id]
+    assert authors == ["Ola Nordmann", "Ola Nordmann"]
+    page = only_text(await driver.say(renamed, renamed, "/comments 1 2"))
+    assert page.count("<b>Ola Nordmann</b>") == 2
 
 
 async def test_errors_in_handlers_are_reported_not_raised(driver: Driver, store: Store) -> None:
