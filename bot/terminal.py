@@ -28,7 +28,8 @@ from bot.config import Settings
 from bot.offline import ApiCall, OfflineBotAPI, OfflineChat, OfflineRequest, format_message
 from storage import Store
 
-COMMANDS_HELP = __doc__.split("\n\n")[1] if __doc__ else ""
+# The keys, as the module's docstring lists them (its paragraphs after the first).
+COMMANDS_HELP = "\n\n".join(__doc__.split("\n\n")[1:]).rstrip() if __doc__ else ""
 PROMPT = "you> "
 
 

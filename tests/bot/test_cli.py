@@ -105,7 +105,7 @@ def test_chat_script_prints_the_transcript(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     script = tmp_path / "demo.txt"
-    script.write_text("/article 1\n#4\nGreat piece <b>really</b>\n/comments 1 2\n:bogus\n")
+    script.write_text("/article 1\n#4\nGreat piece <b>really</b>\n/comments 1 2\n:bogus\n:help\n")
     code, out, _ = run(capsys, "chat", "--script", str(script))
     assert code == 0
     lines = out.splitlines()
@@ -120,6 +120,9 @@ def test_chat_script_prints_the_transcript(
     assert "  ✅ Comment #6 posted on “Joint Anti-Missile Drills Conclude in Russia”." in lines
     assert "  Great piece <b>really</b>" in lines  # shown as text, not as markup
     assert "  (unknown key :bogus; :help lists them)" in lines
+    keys = lines[lines.index("you> :help") + 1 :]
+    assert "    #N            press button N of the newest message with buttons" in keys
+    assert "    :quit         leave (so does end of input)" in keys
 
 
 def test_a_second_chat_session_on_the_same_database_keeps_posting(
