@@ -263,10 +263,15 @@ def _comment_lines(comment: Comment) -> list[Line]:
     return [*head, *body]
 
 
-def comments_text(page: CommentPage) -> list[str]:
-    """One page of a comment section: top-level comments with their replies nested."""
+def comments_text(page: CommentPage, asked: int | None = None) -> list[str]:
+    """One page of a comment section: top-level comments with their replies nested.
+
+    ``asked``: the page the reader asked for, when it was past the last one.
+    """
     header = f"Comments on {page.title}"
     count = f"{plural(page.total, 'comment')} · page {page.page} of {page.pages}"
+    if asked is not None and asked > page.pages:
+        count += f" (there is no page {asked})"
     lines = [Line(header, tag="b"), Line(count, tag="i")]
     if not page.comments:
         lines.extend([Line(""), Line("No comments yet. Be the first: press Comment.")])

@@ -85,7 +85,7 @@ async def send_comment_page(
         else:
             await reply(update, f"No article {article_id}. Find one with /latest or /search.")
         return
-    parts = render.comments_text(result)
+    parts = render.comments_text(result, asked=page)
     markup = keyboards.page_buttons(article_id, result.page, result.pages)
     if query:
         await query.answer()

@@ -210,6 +210,8 @@ async def test_prev_and_next_edit_the_page_in_place(driver: Driver, store: Store
     assert not sent(calls)  # edited in place, nothing new sent
     page3 = await driver.press(ivy, message_id, ivy, "cp:1:3")
     assert "extra 6" in sent(page3, "editMessageText")[0]["text"]
+    [past_the_end] = sent(await driver.say(ivy, ivy, "/comments 1 9"))
+    assert "<i>12 comments · page 3 of 3 (there is no page 9)</i>" in past_the_end["text"]
 
 
 async def test_every_button_press_is_answered_even_when_stale(
