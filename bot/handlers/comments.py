@@ -83,7 +83,7 @@ async def send_comment_page(
         if query:
             await query.answer("That article is no longer available.")
         else:
-            await reply(update, f"No article {article_id}. Find one with /latest or /search.")
+            await reply(update, f"No article “{article_id}”. Find one with /latest or /search.")
         return
     parts = render.comments_text(result, asked=page)
     markup = keyboards.page_buttons(article_id, result.page, result.pages)
@@ -101,12 +101,17 @@ async def show_comments(update: Update, context: NewsContext) -> None:
     if not args or len(args) > 2:
         await reply(update, "Usage: /comments ID [PAGE], e.g. /comments 1 2")
         return
-    article = await find_article(update, context, args[0])
-    if article is None:
-        await reply(
-            update, f"No article “{render.esc(args[0][:64])}”. Find one with /latest or /search."
-        )
-        return
+    # An id goes straight to the page (one query fewer); a slug is looked up first.
+    article_id = parse_int(args[0])
+    if article_id is None:
+        article = await find_article(update, context, args[0])
+        if article is None:
+            await reply(
+                update,
+                f"No article “{render.esc(args[0][:64])}”. Find one with /latest or /search.",
+            )
+            return
+        article_id = article.id
     page = 1
     if len(args) == 2:
         parsed = parse_int(args[1])
@@ -114,7 +119,7 @@ async def show_comments(update: Update, context: NewsContext) -> None:
             await reply(update, "The page must be a number, e.g. /comments 1 2")
             return
         page = parsed
-    await send_comment_page(update, context, article.id, page)
+    await send_comment_page(update, context, article_id, page)
 
 
 # ---------------------------------------------------------------------- writing
