@@ -7,7 +7,7 @@ from telegram import Update
 from bot import keyboards, render
 from bot.context import NewsContext
 from bot.handlers.articles import send_article_card, send_timeline
-from bot.handlers.comments import ask_for_comment, send_comment_page
+from bot.handlers.comments import ask_for_comment, ask_for_reply, send_comment_page
 from bot.handlers.common import chat_id_of, reply
 
 
@@ -19,6 +19,9 @@ async def on_button(update: Update, context: NewsContext) -> None:
     data = keyboards.decode(query.data)
     if data is None:
         await query.answer("This button is no longer valid.")
+        return
+    if data.action == keyboards.REPLY:
+        await ask_for_reply(update, context, comment_id=data.args[0])
         return
     article_id = data.args[0]
     if data.action == keyboards.WRITE:

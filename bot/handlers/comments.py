@@ -207,6 +207,17 @@ async def ask_for_comment(
     )
 
 
+async def ask_for_reply(update: Update, context: NewsContext, comment_id: int) -> None:
+    """The Reply button under a comment: ask for the reply's text, as /reply CID does."""
+    query = update.callback_query
+    comment = await context.store.comment(comment_id)
+    if comment is None or not context.store.visible_in(comment, chat_id_of(update)):
+        if query:
+            await query.answer("That comment is no longer available.")
+        return
+    await ask_for_comment(update, context, comment.article_id, parent_id=comment.id)
+
+
 async def cancel(update: Update, context: NewsContext) -> None:
     """``/cancel``: stop waiting for a comment's text."""
     chat_id = chat_id_of(update)

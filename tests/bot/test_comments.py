@@ -98,6 +98,32 @@ async def test_replies_thread_under_their_parent(driver: Driver, store: Store) -
     assert usage == "Usage: /reply CID TEXT, e.g. /reply 3 I agree."
 
 
+async def test_the_reply_button_asks_for_a_reply_threaded_under_the_comment(
+    driver: Driver, store: Store
+) -> None:
+    ora = driver.api.user("Ora")
+    await driver.say(ora, ora, "/comment 1 First thoughts")
+    confirmation_id = driver.last_id(ora)
+    calls = await driver.press(ora, confirmation_id, ora, "rp:6")
+    assert [c.method for c in calls] == ["answerCallbackQuery", "sendMessage"]
+    assert sent(calls)[0]["text"] == (
+        f"Send a reply to comment #6 on “{TITLE}” as your next message. /cancel stops."
+    )
+    answer = await driver.say(ora, ora, "Second thoughts", reply_to=driver.last_id(ora))
+    assert only_text(answer) == f"✅ Reply #7 to #6 posted on “{TITLE}”."
+    assert (await store.comment(7)).parent_id == 6  # type: ignore[union-attr]
+    # Under a reply's confirmation too; a comment that is gone gets a short answer.
+    await driver.say(ora, ora, "/reply 1 On the first")
+    calls = await driver.press(ora, driver.last_id(ora), ora, "rp:8")
+    assert "reply to comment #8" in sent(calls)[0]["text"]
+    await driver.say(ora, ora, "/cancel")
+    await store.set_comment_status(6, "hidden")
+    calls = await driver.press(ora, confirmation_id, ora, "rp:6")
+    assert [(c.method, c.params.get("text")) for c in calls] == [
+        ("answerCallbackQuery", "That comment is no longer available.")
+    ]
+
+
 async def test_group_comments_never_leak_into_other_chats(driver: Driver, store: Store) -> None:
     gil = driver.api.user("Gil")
     a = driver.api.group("Group A")
