@@ -795,12 +795,17 @@ class Store:
         )
         return int(row[0]) if row else 0
 
-    async def is_duplicate(self, user_id: int, article_id: int, body: str, since: str) -> bool:
-        """Whether the user posted this same text on this article since a time."""
+    async def is_duplicate(
+        self, user_id: int, article_id: int, body: str, since: str, chat_id: int | None
+    ) -> bool:
+        """Whether the user posted this same text on this article in this chat since a time.
+
+        A comment its author deleted does not count.
+        """
         row = await self._one(
             "SELECT 1 FROM comments WHERE user_id = ? AND created_at >= ? AND article_id = ? "
-            "AND body = ? LIMIT 1",
-            (user_id, since, article_id, body),
+            "AND chat_id IS ? AND body = ? AND status <> 'deleted' LIMIT 1",
+            (user_id, since, article_id, chat_id, body),
         )
         return row is not None
 
@@ -917,14 +922,45 @@ class Store:
         row = await self._one("SELECT * FROM users WHERE id = ?", (user_id,))
         return User(row["id"], row["display_name"], bool(row["banned"])) if row else None
 
-    async def set_banned(self, user_id: int, banned: bool, display_name: str = "") -> None:
-        """Ban or unban a user (recording them if the bot has not met them yet)."""
+    async def set_banned(
+        self, user_id: int, banned: bool, display_name: str = "", chat_id: int | None = None
+    ) -> None:
+        """Ban or unban a user everywhere, or only in the group ``chat_id``.
+
+        A ban everywhere records the user if the bot has not met them yet.
+        """
         async with self.transaction() as db:
-            await db.execute(
-                "INSERT INTO users (id, display_name, banned, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET banned = excluded.banned",
-                (user_id, display_name or str(user_id), int(banned), utc_now()),
-            )
+            if chat_id is not None and banned:
+                await db.execute(
+                    "INSERT OR IGNORE INTO chat_bans (chat_id, user_id, banned_at) "
+                    "VALUES (?, ?, ?)",
+                    (chat_id, user_id, utc_now()),
+                )
+            elif chat_id is not None:
+                await db.execute(
+                    "DELETE FROM chat_bans WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)
+                )
+            else:
+                await db.execute(
+                    "INSERT INTO users (id, display_name, banned, updated_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET banned = excluded.banned",
+                    (user_id, display_name or str(user_id), int(banned), utc_now()),
+                )
+
+    async def ban_of(
+        self, user_id: int, chat_id: int | None
+    ) -> Literal["everywhere", "here"] | None:
+        """Whether a user is banned from commenting everywhere, in this chat, or not at all."""
+        row = await self._one(
+            "SELECT coalesce((SELECT banned FROM users WHERE id = :user), 0) AS everywhere, "
+            "EXISTS (SELECT 1 FROM chat_bans WHERE chat_id IS :chat AND user_id = :user) AS here",
+            {"user": user_id, "chat": chat_id},
+        )
+        if row is not None and row["everywhere"]:
+            return "everywhere"
+        if row is not None and row["here"]:
+            return "here"
+        return None
 
     async def save_chat(self, chat_id: int, chat_type: str, title: str | None) -> Chat:
         """Record a chat the bot has seen; returns it with its settings."""
@@ -1003,7 +1039,8 @@ class Store:
             "(SELECT count(*) FROM chats) AS chats, "
             "(SELECT count(*) FROM chats WHERE subscribed = 1) AS subscribed_chats, "
             "(SELECT count(*) FROM users) AS users, "
-            "(SELECT count(*) FROM users WHERE banned = 1) AS banned_users"
+            "(SELECT count(*) FROM users WHERE banned = 1) AS banned_users, "
+            "(SELECT count(*) FROM chat_bans) AS group_bans"
         )
         assert row is not None
         counts = {key: int(row[key]) for key in row.keys()}  # noqa: SIM118 (Row is not a dict)

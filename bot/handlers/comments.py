@@ -31,6 +31,10 @@ WAITING_FOR_COMMENT = "waiting_for_comment"
 PROMPT_TIMEOUT = 10 * 60
 RATE_WINDOW = 60
 DUPLICATE_WINDOW = 60
+BANNED = {
+    "everywhere": "You are banned from commenting.",
+    "here": "You are banned from commenting in this group.",
+}
 _COMMAND_PREFIX = re.compile(r"^/(comment|reply)(@\w+)?\s+\S+\s*", re.IGNORECASE)
 
 
@@ -234,6 +238,8 @@ async def on_text(update: Update, context: NewsContext) -> None:
     chat = update.effective_chat
     if message is None or chat is None or message.text is None:
         return
+    if await context.store.comment_by_message(chat.id, message.message_id) is not None:
+        return  # a redelivered update: posted and confirmed the first time
     target = _reply_target(message, context.bot.id)
     if target is not None:
         _pending(context).pop(chat.id, None)
@@ -279,8 +285,10 @@ def _reply_target(message: Message, bot_id: int) -> keyboards.ButtonData | None:
     return keyboards.reply_target(message.reply_to_message.reply_markup)
 
 
-async def _refusal(context: NewsContext, article_id: int, user: User, body: str) -> str | None:
-    """Why this comment cannot be posted, or None when it can."""
+async def _refusal(
+    context: NewsContext, article_id: int, user: User, chat_id: int, body: str
+) -> str | None:
+    """Why this comment cannot be posted in this chat, or None when it can."""
     settings = context.settings
     if not body:
         return "An empty comment was not posted. Write some text."
@@ -289,9 +297,9 @@ async def _refusal(context: NewsContext, article_id: int, user: User, body: str)
             f"Your comment is {len(body)} characters; the limit is "
             f"{settings.comment_max_length}. Shorten it and send it again."
         )
-    stored_user = await context.store.user(user.id)
-    if stored_user is not None and stored_user.banned:
-        return "You are banned from commenting."
+    ban = await context.store.ban_of(user.id, chat_id)
+    if ban is not None:
+        return BANNED[ban]
     now = context.now()
     recent = await context.store.recent_comment_count(user.id, iso(now - RATE_WINDOW))
     if recent >= settings.comment_rate_per_minute:
@@ -299,7 +307,8 @@ async def _refusal(context: NewsContext, article_id: int, user: User, body: str)
             f"Slow down: at most {settings.comment_rate_per_minute} comments a minute. "
             "Try again in a minute."
         )
-    if await context.store.is_duplicate(user.id, article_id, body, iso(now - DUPLICATE_WINDOW)):
+    since = iso(now - DUPLICATE_WINDOW)
+    if await context.store.is_duplicate(user.id, article_id, body, since, chat_id):
         return "You just posted that same comment here."
     return None
 
@@ -325,7 +334,7 @@ async def post_comment(
         await reply(update, "That article is no longer available.")
         return
     body = clean_body(text)
-    refusal = await _refusal(context, article_id, user, body)
+    refusal = await _refusal(context, article_id, user, chat.id, body)
     if refusal is not None:
         await reply(update, refusal)
         return
@@ -367,6 +376,10 @@ async def on_edit(update: Update, context: NewsContext) -> None:
         return
     body = clean_body(_COMMAND_PREFIX.sub("", message.text, count=1))
     if body == comment.body:
+        return
+    ban = await context.store.ban_of(user.id, message.chat_id)
+    if ban is not None:
+        await reply(update, f"Comment #{comment.id} was not changed. {BANNED[ban]}")
         return
     if not body:
         await reply(update, f"Comment #{comment.id} was not changed: it cannot be empty.")

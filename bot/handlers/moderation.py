@@ -2,7 +2,8 @@
 
 Moderators are the ids in ADMIN_IDS, everywhere, and a group's own admins in
 that group (asked with getChatMember and remembered for ``ADMIN_CACHE_SECONDS``).
-A group's admins moderate what was posted in their group.
+A group's admins moderate what was posted in their group, and their bans keep a
+user from commenting there; a ban by ADMIN_IDS holds everywhere.
 """
 
 from __future__ import annotations
@@ -134,15 +135,30 @@ async def _set_ban(update: Update, context: NewsContext, banned: bool) -> None:
         )
         return
     user_id, name = target
-    if banned and (user_id in context.settings.admin_ids or user_id == actor.id):
+    chat = update.effective_chat
+    # ADMIN_IDS ban everywhere; a group's admins ban in their group only.
+    group_id = chat.id if role == "group" and chat is not None else None
+    if banned and (
+        user_id in context.settings.admin_ids
+        or user_id == actor.id
+        or (group_id is not None and await is_group_admin(context, group_id, user_id))
+    ):
         await reply(update, "Moderators cannot be banned.")
         return
-    await context.store.set_banned(user_id, banned, name)
+    await context.store.set_banned(user_id, banned, name, chat_id=group_id)
+    if not banned and role == "global" and in_group(update) and chat is not None:
+        await context.store.set_banned(user_id, False, chat_id=chat.id)  # and here, too
     await context.store.record_moderation(
         actor.id, action, user_id=user_id, chat_id=chat_id_of(update)
     )
-    what = "banned from commenting" if banned else "allowed to comment again"
-    await reply(update, f"User {user_id} is {what}.")
+    here = " in this group" if group_id is not None else ""
+    if banned:
+        await reply(update, f"User {user_id} is banned from commenting{here}.")
+        return
+    answer = f"User {user_id} is allowed to comment{here} again."
+    if group_id is not None and await context.store.ban_of(user_id, None) == "everywhere":
+        answer += " They are still banned everywhere by the bot's moderators."
+    await reply(update, answer)
 
 
 async def ban_user(update: Update, context: NewsContext) -> None:

@@ -243,14 +243,52 @@ async def test_group_admins_moderate_their_own_group_only(driver: Driver, store:
     out_of_reach = only_text(await driver.say(group, boss, "/hide 7"))
     assert out_of_reach == "No comment #7 that you can moderate here."
     assert only_text(await driver.say(other, boss, "/hide 7")) == "Only moderators can do that."
-    # /ban as a reply to the troll's own message.
+    # /ban as a reply to the troll's own message: banned in this group, and only here.
     calls = await driver.say(group, boss, "/ban", reply_to=troll_message)
-    assert only_text(calls) == f"User {troll.id} is banned from commenting."
+    assert only_text(calls) == f"User {troll.id} is banned from commenting in this group."
     assert only_text(await driver.say(group, troll, "/comment 1 again")) == (
+        "You are banned from commenting in this group."
+    )
+    assert only_text(await driver.say(other, troll, "/comment 1 fine here")).startswith("✅")
+    assert only_text(await driver.say(troll, troll, "/comment 1 and here")).startswith("✅")
+    # Each admin check was asked once and then cached: boss in group, troll in group
+    # (admins cannot be banned), boss in other.
+    assert len(driver.api.calls_to("getChatMember")) == 3
+    assert only_text(await driver.say(group, boss, f"/ban {boss.id}")) == (
+        "Moderators cannot be banned."
+    )
+    assert only_text(await driver.say(group, boss, f"/unban {troll.id}")) == (
+        f"User {troll.id} is allowed to comment in this group again."
+    )
+    assert only_text(await driver.say(group, troll, "/comment 1 back")).startswith("✅")
+    assert (await store.stats())["group_bans"] == 0
+
+
+async def test_a_group_admin_cannot_ban_or_unban_beyond_the_group(
+    driver: Driver, store: Store
+) -> None:
+    """Anyone can make a group and be its admin: that gives no power over other chats."""
+    admin = OfflineUser(ADMIN_ID, "Admin")
+    driver.api.users[ADMIN_ID] = admin
+    troll, victim = driver.api.user("Troll"), driver.api.user("Victim")
+    own = driver.api.group("Troll's own group", owner=troll)
+    driver.api.set_admins(own, troll, owner=troll)
+    assert only_text(await driver.say(admin, admin, f"/ban {troll.id}")) == (
+        f"User {troll.id} is banned from commenting."
+    )
+    unban = only_text(await driver.say(own, troll, f"/unban {troll.id}"))
+    assert unban == (
+        f"User {troll.id} is allowed to comment in this group again. "
+        "They are still banned everywhere by the bot's moderators."
+    )
+    assert only_text(await driver.say(own, troll, "/comment 1 I am back")) == (
         "You are banned from commenting."
     )
-    # The admin check was asked once and then cached.
-    assert len(driver.api.calls_to("getChatMember")) == 2  # boss in group, boss in other
+    await driver.say(own, troll, f"/ban {victim.id}")
+    assert only_text(await driver.say(victim, victim, "/comment 1 mine")).startswith("✅")
+    # A bot moderator's /unban lifts the ban everywhere.
+    await driver.say(own, admin, f"/unban {troll.id}")
+    assert only_text(await driver.say(own, troll, "/comment 1 really back")).startswith("✅")
 
 
 async def test_ban_as_a_reply_to_the_bots_confirmation(driver: Driver, store: Store) -> None:
@@ -275,6 +313,31 @@ async def test_rate_limit_and_duplicates(driver: Driver) -> None:
     assert only_text(await driver.say(kit, kit, "/comment 1 number 5")).startswith("✅")
     duplicate = only_text(await driver.say(kit, kit, "/comment 1 number 5"))
     assert duplicate == "You just posted that same comment here."
+
+
+async def test_duplicates_are_counted_per_chat_and_not_after_a_delete(driver: Driver) -> None:
+    gil = driver.api.user("Gil")
+    desk, club = driver.api.group("Desk"), driver.api.group("Club")
+    assert only_text(await driver.say(desk, gil, "/comment 1 Agreed.")).startswith("✅")
+    assert only_text(await driver.say(club, gil, "/comment 1 Agreed.")).startswith("✅")
+    assert only_text(await driver.say(club, gil, "/comment 1 Agreed.")) == (
+        "You just posted that same comment here."
+    )
+    await driver.say(gil, gil, "/comment 1 Typo herre")
+    await driver.say(gil, gil, "/delete 8")
+    assert only_text(await driver.say(gil, gil, "/comment 1 Typo herre")).startswith("✅")
+
+
+async def test_a_banned_author_cannot_edit_their_comments(driver: Driver, store: Store) -> None:
+    admin = OfflineUser(ADMIN_ID, "Admin")
+    driver.api.users[ADMIN_ID] = admin
+    hal = driver.api.user("Hal")
+    await driver.say(hal, hal, "/comment 1 nice article")
+    own_message = driver.api.messages(driver.chat_of(hal))[-2]["message_id"]
+    await driver.say(admin, admin, f"/ban {hal.id}")
+    calls = await driver.edit(hal, own_message, hal, "/comment 1 SPAM SPAM buy now")
+    assert only_text(calls) == "Comment #6 was not changed. You are banned from commenting."
+    assert (await store.comment(6)).body == "nice article"  # type: ignore[union-attr]
 
 
 async def test_length_empty_and_control_characters(driver: Driver, store: Store) -> None:
@@ -303,6 +366,13 @@ async def test_a_redelivered_update_posts_and_confirms_once(driver: Driver, stor
     assert only_text(first) == confirmation(6)
     assert again == []
     assert len(await store.all_comments(1)) == 6
+    # The same for the text sent after /comment ID asked for it.
+    await driver.say(mia, mia, "/comment 1")
+    update = driver.api.send_text(driver.chat_of(mia), mia, "my text", queue=False)
+    first = await driver.feed(copy.deepcopy(update))
+    again = await driver.feed(copy.deepcopy(update))
+    assert only_text(first) == confirmation(7)
+    assert again == []
 
 
 async def test_comment_in_a_forum_topic_stays_in_the_topic(driver: Driver, store: Store) -> None:
