@@ -62,11 +62,16 @@ def strings_of(article: ParsedArticle) -> list[str]:
     return [article.title, *(b.text for b in article.blocks), *article.tags, article.url or ""]
 
 
-def assert_clean(text: str) -> None:
-    lowered = text.lower()
-    assert "<script" not in lowered and "onerror" not in lowered, text
-    assert "javascript:" not in lowered, text
+def assert_no_markup(text: str) -> None:
+    assert "<script" not in text.lower(), text
     assert not TAG_LIKE.search(text) and not CONTROL.search(text), text
+
+
+def assert_clean(text: str) -> None:
+    """No markup, and none of the hostile corpus's handlers or script URLs as words either."""
+    assert_no_markup(text)
+    lowered = text.lower()
+    assert "onerror" not in lowered and "javascript:" not in lowered, text
 
 
 def test_rss_item_with_html() -> None:
@@ -226,7 +231,7 @@ def test_every_corpus_document_imports_cleanly_or_is_refused() -> None:
 @given(st.text(max_size=1_000))
 def test_arbitrary_html_never_leaks_markup(markup: str) -> None:
     for block in html_to_blocks(markup):
-        assert_clean(block.text)
+        assert_no_markup(block.text)  # "onerror" typed as plain text is just a word
         assert block.text == block.text.strip() and block.text
 
 
@@ -244,4 +249,4 @@ def test_arbitrary_bytes_raise_only_the_import_error(data: bytes) -> None:
         return
     for article in articles:
         for text in strings_of(article):
-            assert_clean(text)
+            assert_no_markup(text)
