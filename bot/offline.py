@@ -270,6 +270,7 @@ class _ChatState:
     admin_ids: set[int] = field(default_factory=set)
     topics: dict[int, str] = field(default_factory=dict)
     bot_removed: bool = False  # blocked by the user (private) or kicked (groups)
+    migrated_to: int | None = None  # the supergroup this group was upgraded to
     menu_button: JSON | None = None
 
     def take_message_id(self) -> int:
@@ -1045,6 +1046,35 @@ class OfflineBotAPI:
         self._user_update("message", state, message, queue=True, delivered=True)
         return thread_id
 
+    def upgrade_to_supergroup(
+        self, chat: ChatRef, by: OfflineUser, *, queue: bool = True
+    ) -> tuple[OfflineChat, JSON, JSON]:
+        """``by`` upgrades a group to a supergroup, which has a new chat id.
+
+        Returns the supergroup and the two service-message updates Telegram sends:
+        ``migrate_to_chat_id`` in the old group, ``migrate_from_chat_id`` in the new
+        one. From then on, sending to the old group answers 400 with
+        ``parameters.migrate_to_chat_id``.
+        """
+        old = self._state(chat)
+        if old.chat.type != "group":
+            raise ValueError(f"chat {old.chat.id} is not a basic group")
+        new_chat = self.group(old.chat.title or "", supergroup=True)
+        new = self._state(new_chat)
+        new.owner_id, new.admin_ids, new.left = old.owner_id, set(old.admin_ids), set(old.left)
+        moved = self._store_message(
+            old, by, extra={"migrate_to_chat_id": new_chat.id}, thread_id=None
+        )
+        old.migrated_to = new_chat.id
+        arrived = self._store_message(
+            new, by, extra={"migrate_from_chat_id": old.chat.id}, thread_id=None
+        )
+        return (
+            new_chat,
+            self._user_update("message", old, moved, queue, delivered=True),
+            self._user_update("message", new, arrived, queue, delivered=True),
+        )
+
     def block_bot(self, user: OfflineUser, *, queue: bool = True) -> JSON:
         """The user blocks the bot: sending to them answers 403; returns my_chat_member."""
         state = self._state(user.id)
@@ -1413,6 +1443,12 @@ class OfflineBotAPI:
 
     def _writable_chat(self, params: JSON) -> _ChatState:
         state = self._chat_param(params)
+        if state.migrated_to is not None:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": state.migrated_to},
+            )
         if state.bot_removed:
             if state.chat.type == "private":
                 raise ApiError(403, "Forbidden: bot was blocked by the user")

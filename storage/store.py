@@ -986,6 +986,36 @@ class Store:
             return None
         return Chat(row["id"], row["type"], row["title"], bool(row["subscribed"]), row["scope"])
 
+    async def move_chat(self, old_id: int, new_id: int) -> int:
+        """A group became a supergroup with a new id: its comments, settings and bans follow.
+
+        The moved comments lose their Telegram message ids, which belonged to the
+        old chat (the supergroup numbers its messages afresh). Returns how many
+        comments moved; moving again does nothing.
+        """
+        async with self.transaction() as db:
+            moved = await db.execute(
+                "UPDATE comments SET chat_id = :new, message_id = NULL WHERE chat_id = :old",
+                {"old": old_id, "new": new_id},
+            )
+            await db.execute(
+                "INSERT INTO chats (id, type, title, subscribed, scope, updated_at) "
+                "SELECT :new, 'supergroup', title, subscribed, scope, :now FROM chats "
+                "WHERE id = :old "
+                "ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, "
+                "subscribed = max(subscribed, excluded.subscribed), "
+                "updated_at = excluded.updated_at",
+                {"old": old_id, "new": new_id, "now": utc_now()},
+            )
+            await db.execute("UPDATE chats SET subscribed = 0 WHERE id = ?", (old_id,))
+            await db.execute(
+                "INSERT OR IGNORE INTO chat_bans (chat_id, user_id, banned_at) "
+                "SELECT :new, user_id, banned_at FROM chat_bans WHERE chat_id = :old",
+                {"old": old_id, "new": new_id},
+            )
+            await db.execute("DELETE FROM chat_bans WHERE chat_id = ?", (old_id,))
+        return moved.rowcount
+
     async def set_scope(self, chat_id: int, scope: Visibility) -> None:
         """Whether comments posted in a group from now on are public or stay in the group."""
         async with self.transaction() as db:

@@ -52,6 +52,8 @@ def register(app: NewsApp) -> None:
     app.add_handler(
         MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, articles.unknown_command)
     )
+    # A group upgraded to a supergroup: its discussion follows it to the new chat id.
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, subscriptions.on_migrate))
     app.add_handler(CallbackQueryHandler(buttons.on_button))
     app.add_handler(InlineQueryHandler(inline.answer_inline))
     # Plain text: the awaited comment, a reply to a card or comment, or a hint.

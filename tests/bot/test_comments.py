@@ -457,3 +457,26 @@ async def test_moderation_commands_explain_what_they_need(driver: Driver, store:
     assert await answer(f"/ban {ADMIN_ID}") == "Moderators cannot be banned."
     comment = await store.comment(6)
     assert comment is not None and comment.status == "deleted"
+
+
+async def test_a_group_upgraded_to_a_supergroup_keeps_its_discussion(
+    driver: Driver, store: Store
+) -> None:
+    boss, troll, gus = driver.api.user("Boss"), driver.api.user("Troll"), driver.api.user("Gus")
+    group = driver.api.group("Desk", owner=boss)
+    driver.api.set_admins(group, boss, owner=boss)
+    await driver.say(group, gus, "/comment 1 Said in the old group")
+    await driver.say(group, boss, f"/ban {troll.id}")
+    await driver.say(group, boss, "/subscribe")
+    supergroup, moved, arrived = driver.api.upgrade_to_supergroup(group, boss, queue=False)
+    assert await driver.feed(moved) == []  # handled quietly
+    assert await driver.feed(arrived) == []  # the second notice changes nothing more
+    page = only_text(await driver.say(supergroup, gus, "/comments 1 2"))
+    assert "Said in the old group" in page and "page 2 of 2" in page
+    assert (await store.comment(6)).chat_id == supergroup.id  # type: ignore[union-attr]
+    assert only_text(await driver.say(supergroup, troll, "/comment 1 hi")) == (
+        "You are banned from commenting in this group."
+    )
+    assert await store.subscribed_chats() == [supergroup.id]
+    # Message ids start afresh in the supergroup: its new comments are new.
+    assert only_text(await driver.say(supergroup, gus, "/comment 1 Said anew")).startswith("✅")

@@ -144,3 +144,20 @@ async def test_inline_query_offers_article_cards(driver: Driver) -> None:
     assert result["reply_markup"]["inline_keyboard"] == [
         [{"text": "Open in the bot", "url": "https://t.me/NewsTestBot?start=a1"}]
     ]
+
+
+async def test_pushing_to_a_group_that_became_a_supergroup_follows_it(
+    driver: Driver, store: Store
+) -> None:
+    boss = driver.api.user("Boss")
+    group = driver.api.group("Desk", owner=boss)
+    driver.api.set_admins(group, boss, owner=boss)
+    await driver.say(group, boss, "/subscribe")
+    # The bot missed the service messages (it was down, say): the next push finds out.
+    supergroup, _, _ = driver.api.upgrade_to_supergroup(group, boss, queue=False)
+    driver.api.clear_calls()
+    assert await push_articles(driver.app.bot, store, [1]) == 1
+    refused, delivered = driver.api.calls_to("sendMessage")
+    assert refused.params["chat_id"] == group.id and not refused.ok
+    assert delivered.params["chat_id"] == supergroup.id and delivered.ok
+    assert await store.subscribed_chats() == [supergroup.id]
