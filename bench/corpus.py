@@ -8,7 +8,8 @@ then prints:
   on a slice of native text files;
 * p50 / p99 of the reads the bot makes: latest, article by id, comments page 1
   and page 10,000 of the big article, an article's timeline, a topic's timeline,
-  and search, with page 10,000 as a ratio of page 1.
+  and search, with page 10,000 as a ratio of page 1;
+* the export rate of the whole corpus as JSON Lines.
 
     python bench/corpus.py [--articles N] [--comments N] [--keep DIR]
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import shutil
 import statistics
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from storage import Store, import_sources
+from storage.ingest import article_record
 from storage.models import Block, ParsedArticle, ParsedComment, TimelineEvent
 
 COMMON = (
@@ -222,6 +225,17 @@ async def main() -> None:
         print(
             f"page 10,000 / page 1 p99 ratio: {page_far['p99'] / page1['p99']:.2f}   "
             f"search p99 {search['p99']:.2f} ms"
+        )
+        # The whole corpus as JSON Lines, as `newsbot export` writes it (into a counter).
+        started = time.perf_counter()
+        exported = written = 0
+        async for article, timeline, comments, source_key in store.export_rows():
+            written += len(json.dumps(article_record(article, timeline, comments, source_key)))
+            exported += 1
+        elapsed = time.perf_counter() - started
+        print(
+            f"export: {exported:,} articles ({written / 2**20:,.0f} MiB of JSON) in "
+            f"{elapsed:.1f} s = {exported / elapsed:,.0f} articles/s"
         )
     finally:
         await store.close()

@@ -43,6 +43,7 @@ from storage.models import (
 )
 
 COMMENTS_PER_PAGE = 5
+EXPORT_BATCH = 200
 SEARCH_CANDIDATES = 400
 SNIPPET_START = "\x02"
 SNIPPET_END = "\x03"
@@ -1083,21 +1084,40 @@ class Store:
     async def export_rows(
         self,
     ) -> AsyncIterator[tuple[Article, list[TimelineEvent], list[Comment], str]]:
-        """Every article with its timeline, comments and source key, in id order."""
+        """Every article with its timeline, comments and source key, in id order.
+
+        Articles come in batches of ``EXPORT_BATCH``, each batch's timelines and
+        comments in one query apiece (the batch is a range of ids).
+        """
         last = 0
         while True:
             rows = await self._all(
-                f"{_ARTICLE_SELECT} WHERE a.id > :key ORDER BY a.id LIMIT 200",
+                f"{_ARTICLE_SELECT} WHERE a.id > :key ORDER BY a.id LIMIT {EXPORT_BATCH}",
                 {"key": last, "chat": None},
             )
             if not rows:
                 return
+            span = {"first": rows[0]["id"], "last": rows[-1]["id"]}
+            events: dict[int, list[TimelineEvent]] = {}
+            for row in await self._all(
+                "SELECT * FROM timeline_events WHERE article_id BETWEEN :first AND :last "
+                "ORDER BY article_id, sort_key, id",
+                span,
+            ):
+                events.setdefault(row["article_id"], []).append(_event(row))
+            comments: dict[int, list[Comment]] = {}
+            for row in await self._all(
+                f"SELECT {_COMMENT_COLUMNS} FROM comments "
+                "WHERE article_id BETWEEN :first AND :last ORDER BY article_id, id",
+                span,
+            ):
+                comments.setdefault(row["article_id"], []).append(_comment(row))
             for row in rows:
                 article = self._article_from_row(row)
                 yield (
                     article,
-                    await self.timeline(article.id),
-                    await self.all_comments(article.id),
+                    events.get(article.id, []),
+                    comments.get(article.id, []),
                     row["source_key"],
                 )
                 last = article.id

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from storage import Store
 from storage.errors import IngestError
-from storage.importer import load_bundled_sample
-from storage.ingest import article_record, parse_jsonl
+from storage.importer import load_bundled_sample, sample_path
+from storage.ingest import article_record, enrich, parse_jsonl, parse_text
 from storage.ingest.jsonl import parse_record
 
 
@@ -195,3 +195,20 @@ def test_bad_lines_are_named_and_the_good_ones_still_come() -> None:
 def test_arbitrary_lines_parse_or_raise_only_the_import_error(line: str) -> None:
     for item in parse_jsonl(line, "fuzz.jsonl"):
         assert isinstance(item, IngestError) or item.title
+
+
+async def test_the_export_reads_comments_and_timelines_by_index_in_batches(store: Store) -> None:
+    """Scanning every comment once per article made a large export take hours."""
+    text = sample_path().read_text(encoding="utf-8")
+    for n in range(3):
+        await store.save_article(enrich(parse_text(f"Part {n}: {text}", f"part{n}.txt")))
+    statements: list[str] = []
+    await store.db.set_trace_callback(statements.append)
+    lines = await export_lines(store)
+    await store.db.set_trace_callback(None)
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(lines) == 3 and len(selects) == 4  # articles, timelines, comments, the end
+    for statement in selects:
+        plan = await store.db.execute_fetchall(f"EXPLAIN QUERY PLAN {statement}")
+        scans = [row[3] for row in plan if row[3].startswith("SCAN")]
+        assert not any(scan.split()[1] in ("comments", "timeline_events") for scan in scans)
