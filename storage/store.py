@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -75,11 +75,16 @@ def content_key(article: ParsedArticle) -> str:
         "published_at": article.published_at,
         "tags": list(article.tags),
         "summary": article.summary,
-        "timeline": [asdict(e) for e in article.timeline or ()],
-        "comments": [asdict(c) for c in article.comments],
+        "timeline": [_fields(e) for e in article.timeline or ()],
+        "comments": [_fields(c) for c in article.comments],
     }
     encoded = json.dumps(content, ensure_ascii=False, sort_keys=True).encode()
     return hashlib.sha256(encoded).hexdigest()
+
+
+def _fields(item: Any) -> dict[str, Any]:
+    """A flat dataclass as a dict (``dataclasses.asdict`` without its deep copy, much faster)."""
+    return {f.name: getattr(item, f.name) for f in fields(item)}
 
 
 def _import_keys(comments: Sequence[ParsedComment]) -> list[str]:
