@@ -7,27 +7,35 @@ Fully concurrent handling (``concurrent_updates(True)``) would let a reader's
 second message overtake the first: a comment could arrive before the Comment
 button's prompt was handled, or an edit before the message it edits.
 
-This processor runs updates concurrently, up to ``max_concurrent_updates``, but
-those of one chat strictly one after another, in the order they arrived, and
-likewise those of one user (so a reader posting in two groups at once still
-meets the comment rate limit, and inline queries keep their order).
+This processor runs up to ``MAX_CONCURRENT_UPDATES`` updates at once, but those
+of one chat strictly one after another, in the order they arrived, and likewise
+those of one user (so a reader posting in two groups at once still meets the
+comment rate limit, and inline queries keep their order).
+
+Each update, on arrival, takes its place behind the last update of its chat and
+of its user, and waits for both before it takes a running slot. So an update
+waiting its turn holds no slot, and a busy chat (one waiting out a flood limit,
+say) never keeps other chats from running. Every update waits only for older
+ones, so none can wait for each other.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-MAX_CONCURRENT_UPDATES = 64  # far above what Telegram lets one bot send in a second
+MAX_CONCURRENT_UPDATES = 64  # running at once: far above what Telegram lets one bot send
+MAX_WAITING_UPDATES = 10_000  # arrived and not yet finished, running or waiting their turn
+
+Key = tuple[str, int]
 
 
-def order_keys(update: object) -> list[tuple[str, int]]:
-    """What an update keeps its place behind: its chat, then its user."""
+def order_keys(update: object) -> list[Key]:
+    """What an update keeps its place behind: its chat, and its user."""
     if not isinstance(update, Update):
         return []
     keys = []
@@ -41,47 +49,44 @@ def order_keys(update: object) -> list[tuple[str, int]]:
 class ChatOrderedProcessor(BaseUpdateProcessor):
     """Concurrent across chats and users, in arrival order within a chat and for a user."""
 
-    __slots__ = ("_locks", "_users")
+    __slots__ = ("_last", "_running")
 
-    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[tuple[str, int], asyncio.Lock] = {}
-        self._users: dict[tuple[str, int], int] = {}
+    def __init__(
+        self,
+        max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
+        max_waiting_updates: int = MAX_WAITING_UPDATES,
+    ) -> None:
+        super().__init__(max(max_waiting_updates, max_concurrent_updates))
+        self._running = asyncio.BoundedSemaphore(max_concurrent_updates)
+        # The newest update of each chat and user: done once it has been handled.
+        self._last: dict[Key, asyncio.Future[None]] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run the update once every earlier update of its chat and its user has finished.
-
-        The chat's turn is always taken before the user's, so two updates never
-        wait for each other.
-        """
+        """Run the update once every earlier update of its chat and its user has finished."""
+        keys = order_keys(update)
+        finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        earlier = {id(f): f for key in keys if (f := self._last.get(key)) is not None}
+        for key in keys:
+            self._last[key] = finished
         started = False
         try:
-            async with contextlib.AsyncExitStack() as turns:
-                for key in order_keys(update):
-                    await turns.enter_async_context(self._turn(key))
+            if earlier:
+                await asyncio.wait(earlier.values())  # waits without cancelling them
+            async with self._running:
                 started = True
                 await coroutine
         finally:
             if not started and isinstance(coroutine, Coroutine):
                 coroutine.close()  # cancelled while waiting: never started, never awaited
-
-    @contextlib.asynccontextmanager
-    async def _turn(self, key: tuple[str, int]) -> AsyncIterator[None]:
-        """Hold ``key``'s lock; first come, first served (as ``asyncio.Lock`` wakes waiters)."""
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[key] -= 1
-            if not self._users[key]:
-                del self._users[key], self._locks[key]
+            finished.set_result(None)
+            for key in keys:
+                if self._last.get(key) is finished:
+                    del self._last[key]
 
     @property
     def waiting_chats(self) -> int:
         """How many chats and users have an update running or waiting."""
-        return len(self._locks)
+        return len(self._last)
 
     async def initialize(self) -> None:
         """Nothing to set up."""

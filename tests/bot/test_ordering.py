@@ -115,3 +115,61 @@ async def test_one_reader_in_two_groups_is_served_in_order(driver: Driver) -> No
     club_texts = [message["text"] for message in api.sent_messages(club)]
     assert [text.split(",")[0] for text in club_texts] == ["Hello", "Hello"]
     assert "Alice" in club_texts[0] and "Bob" in club_texts[1]
+
+
+async def test_a_chat_with_a_backlog_does_not_take_every_running_slot(driver: Driver) -> None:
+    """Updates waiting for their chat's turn hold no slot: other chats still run."""
+    api, app = driver.api, driver.app
+    alice, bob = api.user("Alice"), api.user("Bob")
+    busy = api.group("Busy")
+    await driver.say(busy, alice, "/article 1")
+    card = driver.last_id(busy)
+    api.hold("answerCallbackQuery")  # Telegram slow to answer one call in the busy group
+    await app.start()
+    try:
+        await queue(driver, api.press_button(busy, card, alice, "tl:1", queue=False))
+        for n in range(100):  # more than the running slots, all behind the press
+            await queue(driver, api.send_text(busy, api.user(f"M{n}"), "/help", queue=False))
+        before = len(api.calls_to("sendMessage"))
+        await queue(driver, api.send_text(api.private_chat(bob), bob, "/start", queue=False))
+        async with asyncio.timeout(5):
+            await api.wait_for_calls("sendMessage", before + 1)
+        [answer] = api.calls_to("sendMessage")[before:]
+        assert int(answer.params["chat_id"]) == bob.id
+    finally:
+        api.release("answerCallbackQuery")
+        await app.stop()
+    assert len(api.sent_messages(busy)) == 1 + 1 + 100  # card, timeline, every /help
+
+
+async def test_a_readers_later_update_in_another_chat_waits_for_their_earlier_one(
+    driver: Driver,
+) -> None:
+    """Vi's comment in the group waits behind Uma's press; Vi's private one waits for it."""
+    api, app = driver.api, driver.app
+    uma, vi = api.user("Uma"), api.user("Vi")
+    group = api.group("Desk")
+    await driver.say(group, uma, "/article 1")
+    card = driver.last_id(group)
+    api.hold("answerCallbackQuery")
+    await app.start()
+    try:
+        await queue(driver, api.press_button(group, card, uma, "tl:1", queue=False))
+        await queue(driver, api.send_text(group, vi, "/comment 1 first", queue=False))
+        await queue(
+            driver, api.send_text(api.private_chat(vi), vi, "/comment 1 second", queue=False)
+        )
+        async with asyncio.timeout(5):
+            await api.wait_for_calls("answerCallbackQuery", 1)
+        for _ in range(200):
+            await asyncio.sleep(0)
+        assert not api.calls_to("sendMessage")[1:]  # nothing but the card went out yet
+        api.release("answerCallbackQuery")
+        async with asyncio.timeout(5):
+            await api.wait_for_calls("sendMessage", 4)  # card, timeline, two confirmations
+    finally:
+        api.release("answerCallbackQuery")
+        await app.stop()
+    store = driver.app.bot_data["store"]
+    bodies = [c.body for c in await store.all_comments(1) if c.origin == "chat"]
+    assert bodies == ["first", "second"]
