@@ -28,6 +28,7 @@ from storage.store import SNIPPET_END, SNIPPET_START
 from storage.text import shorten
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 code units
+MIN_PIECE = 400  # a long line starts in the current message only if this much room is left
 MONTHS = (
     "January", "February", "March", "April", "May", "June", "July", "August", "September",
     "October", "November", "December",
@@ -53,49 +54,75 @@ class Line:
     tag: str | None = None  # "b", "i" or None
     prefix: str = ""  # trusted markup before the text (already HTML)
     prefix_plain: str = ""  # what the prefix shows as plain text
+    suffix: str = ""  # trusted markup after the text
+    suffix_plain: str = ""
 
     def html(self, text: str | None = None) -> str:
         """The line as HTML, optionally with a piece of its text in place of the whole."""
         body = esc(self.text if text is None else text)
         if self.tag:
             body = f"<{self.tag}>{body}</{self.tag}>"
-        return self.prefix + body
+        return self.prefix + body + self.suffix
 
 
-def _cut(text: str, limit: int) -> list[str]:
-    """Cut plain text into pieces of at most ``limit`` UTF-16 units, at spaces if possible."""
-    pieces: list[str] = []
-    while utf16_len(text) > limit:
-        cut = limit
-        while utf16_len(text[:cut]) > limit:
-            cut -= 1
-        space = text.rfind(" ", 0, cut)
-        if space > cut // 2:
-            cut = space
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    pieces.append(text)
-    return pieces
+def _take(text: str, limit: int) -> tuple[str, str]:
+    """The first piece of plain text of at most ``limit`` UTF-16 units (at a space if
+    possible), and the rest."""
+    cut = limit
+    while utf16_len(text[:cut]) > limit:
+        cut -= 1
+    space = text.rfind(" ", 0, cut)
+    if space > cut // 2:
+        cut = space
+    cut = max(cut, 1)
+    return text[:cut].rstrip(), text[cut:].lstrip()
 
 
 def split_message(lines: Sequence[Line], limit: int = MAX_TEXT) -> list[str]:
-    """Join lines into as few messages as fit, each under ``limit`` plain characters."""
+    """Join lines into as few messages as fit, each under ``limit`` plain characters.
+
+    A line too long for the room left is cut at a space: its first piece fills
+    the message (when there is a fair amount of room), the rest goes on.
+    """
     messages: list[str] = []
     current: list[str] = []
     size = 0
+
+    def flush() -> None:
+        nonlocal current, size
+        if current:
+            messages.append("\n".join(current).strip("\n"))
+        current, size = [], 0
+
     for line in lines:
-        room = limit - utf16_len(line.prefix_plain)
-        for piece in _cut(line.text, room) if line.text else [""]:
-            length = utf16_len(line.prefix_plain + piece) + (1 if current else 0)
-            if current and size + length > limit:
-                messages.append("\n".join(current).strip("\n"))
-                current, size = [], 0
-                length -= 1
+        decoration = utf16_len(line.prefix_plain + line.suffix_plain)
+        text = line.text
+        while True:
+            gap = 1 if current else 0
+            room = limit - size - gap - decoration
+            if utf16_len(text) <= room or not text:
+                current.append(line.html(text))
+                size += gap + decoration + utf16_len(text)
+                break
+            if current and room < MIN_PIECE:
+                flush()
+                continue
+            piece, text = _take(text, max(room, 1))
             current.append(line.html(piece))
-            size += length
-    if current:
-        messages.append("\n".join(current).strip("\n"))
+            size += gap + decoration + utf16_len(piece)
+            flush()
+    flush()
     return [m for m in messages if m.strip()] or [""]
+
+
+def fit(text: str, units: int) -> str:
+    """Text shortened (at a word, with an ellipsis) to at most ``units`` UTF-16 units."""
+    limit = units
+    short = shorten(text, limit)
+    while utf16_len(short) > units and limit > 1:
+        limit -= max(1, (utf16_len(short) - units) // 2)
+        short = shorten(text, limit)
+    return short
 
 
 def format_date(iso: str | None) -> str:
@@ -137,17 +164,26 @@ def plural(count: int, word: str) -> str:
 
 
 def article_card(article: Article, comment_count: int) -> str:
-    """The article card: title, date and source, summary, comment count."""
-    meta = " · ".join(part for part in (article_date(article), article.source) if part)
-    lines = [f"<b>{esc(article.title)}</b>"]
+    """The article card: title, date and source, summary, comment count.
+
+    One message whatever the article holds: a card goes out whole (also as an
+    inline result), so its parts are shortened to fit Telegram's limit.
+    """
+    meta = fit(" · ".join(part for part in (article_date(article), article.source) if part), 200)
+    title = fit(article.title, 300)
+    tags = " ".join(fit(hashtag(tag), 60) for tag in article.tags[:5])
+    footer = f"💬 {plural(comment_count, 'comment')} · id {article.id}"
+    if tags:
+        footer += f"\n{tags}"
+    room = MAX_TEXT - utf16_len(f"{title}\n{meta}\n\n\n\n{footer}")
+    lines = [f"<b>{esc(title)}</b>"]
     if meta:
         lines.append(f"<i>{esc(meta)}</i>")
     lines.append("")
-    lines.append(esc(shorten(article.summary, 3000)) if article.summary else "<i>No summary.</i>")
+    summary = fit(article.summary, min(room, 3000)) if article.summary else ""
+    lines.append(esc(summary) if summary else "<i>No summary.</i>")
     lines.append("")
-    tags = " ".join(esc(hashtag(tag)) for tag in article.tags[:5])
-    footer = f"💬 {plural(comment_count, 'comment')} · id {article.id}"
-    lines.append(f"{footer}\n{tags}" if tags else footer)
+    lines.append(esc(footer))
     return "\n".join(lines)
 
 
@@ -170,10 +206,14 @@ def full_text(article: Article) -> list[str]:
     return split_message(lines)
 
 
-def summary_text(article: Article) -> str:
+def summary_text(article: Article) -> list[str]:
     """An article's summary under its title."""
-    body = esc(article.summary) if article.summary else "<i>This article has no summary.</i>"
-    return f"<b>{esc(article.title)}</b>\n\n{body}"
+    lines = [Line(article.title, tag="b"), Line("")]
+    if article.summary:
+        lines.extend(Line(line) for line in article.summary.split("\n"))
+    else:
+        lines.append(Line("This article has no summary.", tag="i"))
+    return split_message(lines)
 
 
 def timeline_text(article: Article, events: Sequence[TimelineEvent]) -> list[str]:
@@ -208,16 +248,23 @@ def topic_timeline_text(timeline: TopicTimeline) -> list[str]:
     return split_message(lines)
 
 
-def latest_text(articles: Sequence[ArticleLine]) -> str:
+def latest_text(articles: Sequence[ArticleLine]) -> list[str]:
     """The newest articles, one line each, numbered like their buttons."""
     if not articles:
-        return "No articles yet. An operator can load some with <code>newsbot import</code>."
-    lines = ["<b>Latest articles</b>", ""]
+        return ["No articles yet. An operator can load some with <code>newsbot import</code>."]
+    lines = [Line("Latest articles", tag="b"), Line("")]
     for n, item in enumerate(articles, start=1):
         date = article_date(item)
-        suffix = f" <i>· {esc(date)}</i>" if date else ""
-        lines.append(f"{n}. {esc(shorten(item.title, 200))}{suffix}")
-    return "\n".join(lines)
+        lines.append(
+            Line(
+                shorten(item.title, 200),
+                prefix=f"{n}. ",
+                prefix_plain=f"{n}. ",
+                suffix=f" <i>· {esc(date)}</i>" if date else "",
+                suffix_plain=f" · {date}" if date else "",
+            )
+        )
+    return split_message(lines)
 
 
 def more_new_articles(count: int) -> str:
@@ -308,18 +355,30 @@ def highlight(snippet: str) -> str:
     return "".join(out)
 
 
-def search_text(words: str, hits: Sequence[SearchHit]) -> str:
+def search_text(words: str, hits: Sequence[SearchHit]) -> list[str]:
     """Search results: title, where it matched, and a snippet with the words in bold."""
     if not hits:
-        return f"Nothing found for “{esc(shorten(words, 100))}”."
-    lines = [f"<b>Search: {esc(shorten(words, 100))}</b>", ""]
+        return [f"Nothing found for “{esc(shorten(words, 100))}”."]
+    lines = [Line(f"Search: {shorten(words, 100)}", tag="b"), Line("")]
     for n, hit in enumerate(hits, start=1):
-        where = " <i>(in a comment)</i>" if hit.in_comment else ""
-        lines.append(f"{n}. <b>{esc(shorten(hit.title, 150))}</b>{where}")
-        snippet = " ".join(hit.snippet.split())
+        where, where_plain = (
+            (" <i>(in a comment)</i>", " (in a comment)") if hit.in_comment else ("", "")
+        )
+        lines.append(
+            Line(
+                shorten(hit.title, 150),
+                tag="b",
+                prefix=f"{n}. ",
+                prefix_plain=f"{n}. ",
+                suffix=where,
+                suffix_plain=where_plain,
+            )
+        )
+        snippet = shorten(" ".join(hit.snippet.split()), 240)
         if snippet:
-            lines.append(f"    {highlight(shorten(snippet, 240))}")
-    return "\n".join(lines)
+            plain = snippet.replace(SNIPPET_START, "").replace(SNIPPET_END, "")
+            lines.append(Line("", prefix=f"    {highlight(snippet)}", prefix_plain=f"    {plain}"))
+    return split_message(lines)
 
 
 def bullet_list(items: Iterable[str]) -> str:

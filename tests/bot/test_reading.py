@@ -349,3 +349,31 @@ async def test_a_hashtag_from_a_card_opens_its_topic_timeline(driver: Driver) ->
     assert "#aerospace_security" in card
     text = only_text(await driver.say(jay, jay, "/timeline #aerospace_security"))
     assert text.startswith("<b>Timeline: #aerospace_security</b>\n\n")
+
+
+async def test_long_lists_and_summaries_are_sent_in_parts_telegram_accepts(
+    driver: Driver, store: Store
+) -> None:
+    """Twenty long titles, or a summary as long as a JSON Lines import may carry."""
+    title = "Talks on the bridge over the strait, the tariffs and the harbour " * 3
+    for n in range(20):
+        await store.save_article(
+            ParsedArticle(
+                title=f"{n} {title}".strip(),
+                blocks=(Block("paragraph", "Body."),),
+                source_key=f"long{n}",
+                summary="Word " * 2_000,
+            )
+        )
+    pat = driver.api.user("Pat")
+    calls = await driver.say(pat, pat, "/latest 20")
+    assert [c.method for c in calls] == ["sendMessage", "sendMessage"]
+    assert all(c.ok for c in calls)
+    first, last = sent(calls)
+    assert first["text"].startswith("<b>Latest articles</b>\n\n1. 19 Talks")
+    assert "reply_markup" not in first
+    assert sum(len(row) for row in buttons(last)) == 20
+    calls = await driver.say(pat, pat, "/summary 21")
+    assert len(calls) == 3 and all(c.ok for c in calls)
+    [card] = sent(await driver.say(pat, pat, "/article 21"))
+    assert "…\n\n💬 0 comments · id 21" in card["text"]

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from bot import render
 from bot.render import Line, split_message, utf16_len
-from storage.models import Article, Block, Comment, CommentPage, SearchHit, TimelineEvent
+from storage.models import (
+    Article,
+    ArticleLine,
+    Block,
+    Comment,
+    CommentPage,
+    SearchHit,
+    TimelineEvent,
+)
 
 HOSTILE = '<script>alert("x")</script> & <b>bold</b> <i unclosed \u202e RTL 🎉'
 
@@ -123,7 +132,32 @@ def test_comments_page_nests_replies_and_shows_placeholders() -> None:
 
 def test_search_snippets_are_escaped_then_highlighted() -> None:
     hit = SearchHit(1, "T<", "before \x02<word>\x03 after", in_comment=True)
-    text = render.search_text("<word>", [hit])
-    assert "<b>&lt;word&gt;</b>" in text
-    assert "(in a comment)" in text
-    assert render.search_text("zz<", []) == "Nothing found for “zz&lt;”."
+    [text] = render.search_text("<word>", [hit])
+    assert text == (
+        "<b>Search: &lt;word&gt;</b>\n\n1. <b>T&lt;</b> <i>(in a comment)</i>\n"
+        "    before <b>&lt;word&gt;</b> after"
+    )
+    assert render.search_text("zz<", []) == ["Nothing found for “zz&lt;”."]
+
+
+def test_cards_lists_and_results_fit_telegrams_limit_whatever_the_text() -> None:
+    """Titles, summaries and snippets of any length, in letters that count double."""
+    wide = "𝐁𝐫𝐞𝐚𝐤𝐢𝐧𝐠 𝐳𝐞𝐛𝐫𝐚 " * 400  # two UTF-16 units a letter
+    article = dataclasses.replace(
+        make_article(title=wide), source=wide, summary=wide * 3, tags=(wide, "b")
+    )
+    card = render.article_card(article, 2)
+    assert utf16_len(plain(card)) <= 4096
+    assert card.startswith("<b>𝐁𝐫𝐞𝐚𝐤𝐢𝐧𝐠 𝐳𝐞𝐛𝐫𝐚")
+    assert card.endswith(
+        "…\n\n💬 2 comments · id 7\n" + render.fit(render.hashtag(wide), 60) + " #b"
+    )
+    lines = [ArticleLine(n, "s", wide, None, "2025-12-01T00:00:00Z") for n in range(1, 21)]
+    hits = [SearchHit(n, wide, f"\x02{wide}\x03", in_comment=True) for n in range(1, 9)]
+    for parts in (
+        render.summary_text(article),
+        render.latest_text(lines),
+        render.search_text(wide, hits),
+    ):
+        assert len(parts) > 1
+        assert all(utf16_len(plain(part)) <= 4096 for part in parts)
