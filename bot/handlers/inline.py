@@ -23,7 +23,7 @@ async def answer_inline(update: Update, context: NewsContext) -> None:
     if query is None:
         return
     words = query.query.strip()
-    if words:
+    if any(ch.isalnum() for ch in words):  # punctuation alone searches for nothing
         ids = [hit.article_id for hit in await context.store.search(words, None, INLINE_RESULTS)]
     else:
         ids = [line.id for line in await context.store.latest(INLINE_RESULTS)]

@@ -144,6 +144,10 @@ async def test_inline_query_offers_article_cards(driver: Driver) -> None:
     assert result["reply_markup"]["inline_keyboard"] == [
         [{"text": "Open in the bot", "url": "https://t.me/NewsTestBot?start=a1"}]
     ]
+    # Punctuation alone offers the newest articles, as an empty query does.
+    calls = await driver.feed(driver.api.inline_query(sam, "(*", queue=False))
+    [answer] = sent(calls, "answerInlineQuery")
+    assert [r["id"] for r in answer["results"]] == ["a1"]
 
 
 async def test_pushing_to_a_group_that_became_a_supergroup_follows_it(
