@@ -88,11 +88,16 @@ def _fields(item: Any) -> dict[str, Any]:
 
 
 def _import_keys(comments: Sequence[ParsedComment]) -> list[str]:
-    """Keys that recognise imported comments again: the text, and which repeat of it."""
+    """Keys that recognise imported comments again: the text, and which repeat of it.
+
+    A comment imported from a file has the same key whether it comes from the
+    file itself or from an export (which adds its id), so importing one after
+    the other adds nothing. A comment from the chat is known by its id.
+    """
     seen: dict[tuple[str, str], int] = {}
     keys = []
     for comment in comments:
-        if comment.id is not None:
+        if comment.origin == "chat" and comment.id is not None:
             keys.append(f"id:{comment.id}")
             continue
         pair = (comment.author, comment.body)
@@ -388,10 +393,28 @@ class Store:
         id_map: dict[int, int] = {}
         for comment, key in zip(comments, _import_keys(comments), strict=True):
             message_id = comment.message_id
-            found = await self._one(
-                "SELECT id, article_id FROM comments WHERE article_id = ? AND import_key = ?",
-                (article_id, key),
-            )
+            found = None
+            if comment.id is not None:  # an export of this database names its comments
+                found = await self._one(
+                    "SELECT id, article_id FROM comments WHERE id = :id AND article_id = :a "
+                    "AND origin = :origin AND (CASE origin WHEN 'chat' "
+                    "  THEN chat_id IS :chat AND message_id IS :message "
+                    "  ELSE author = :author AND body = :body END)",
+                    {
+                        "id": comment.id,
+                        "a": article_id,
+                        "origin": comment.origin,
+                        "chat": comment.chat_id,
+                        "message": comment.message_id,
+                        "author": comment.author,
+                        "body": comment.body,
+                    },
+                )
+            if found is None:
+                found = await self._one(
+                    "SELECT id, article_id FROM comments WHERE article_id = ? AND import_key = ?",
+                    (article_id, key),
+                )
             if found is None and message_id is not None:
                 found = await self._one(
                     "SELECT id, article_id FROM comments WHERE chat_id = ? AND message_id = ?",

@@ -8,12 +8,15 @@ export imported into an empty database exports again identically.
 
 from __future__ import annotations
 
+import dataclasses
+import heapq
 import json
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from storage.errors import IngestError
+from storage.ingest.textformat import MAX_TITLE
 from storage.models import (
     BLOCK_KINDS,
     PRECISIONS,
@@ -110,9 +113,14 @@ def parse_jsonl(text: str, source: str) -> Iterator[ParsedArticle | IngestError]
         return
     for number, line in lines:
         try:
-            yield parse_record(line, source)
+            article = parse_record(line, source)
         except IngestError as error:
             yield IngestError(source, error.reason, line=number)
+            continue
+        if article.warnings:
+            warnings = tuple(f"line {number}: {warning}" for warning in article.warnings)
+            article = dataclasses.replace(article, warnings=warnings)
+        yield article
 
 
 def _is_json(text: str) -> bool:
@@ -143,6 +151,8 @@ def _parse_record(line: str, source: str) -> ParsedArticle:
     title = clean_line(_text(record, "title", required=True) or "")
     if not title:
         raise IngestError(source, "'title' is empty")
+    if len(title) > MAX_TITLE:
+        raise IngestError(source, f"'title' is {len(title)} characters (at most {MAX_TITLE})")
     blocks = tuple(_block(item, n) for n, item in enumerate(_list(record, "body"), start=1))
     if not blocks:
         raise IngestError(source, "'body' has no paragraphs")
@@ -155,6 +165,9 @@ def _parse_record(line: str, source: str) -> ParsedArticle:
             _event(item, n) for n, item in enumerate(_list(record, "timeline"), start=1)
         )
     tags = tuple(clean_line(tag).lower() for tag in _strings(record, "tags") if clean_line(tag))
+    comments, warnings = _thread(
+        [_comment(item, n) for n, item in enumerate(_list(record, "comments"), start=1)]
+    )
     return ParsedArticle(
         title=title,
         blocks=blocks,
@@ -163,15 +176,83 @@ def _parse_record(line: str, source: str) -> ParsedArticle:
         url=_text(record, "url"),
         published_at=_text(record, "published_at"),
         tags=tags,
-        comments=tuple(
-            _comment(item, n) for n, item in enumerate(_list(record, "comments"), start=1)
-        ),
+        comments=comments,
         summary=_text(record, "summary"),
         timeline=timeline,
         slug=_text(record, "slug"),
         imported_at=_text(record, "imported_at"),
-        id=_int(record, "id"),
+        id=_positive(record, "id"),
+        warnings=warnings,
     )
+
+
+def _thread(comments: list[ParsedComment]) -> tuple[tuple[ParsedComment, ...], tuple[str, ...]]:
+    """Check the comments' ids and Telegram messages, and put every parent before its replies.
+
+    A repeated id or message makes the line ambiguous (an error). A reply whose
+    parent is not a comment of the article (or is itself, or is its own reply)
+    is kept as a top-level comment, with a warning. Otherwise the order is the
+    file's, a reply moved only as far as needed to follow its parent.
+    """
+    ids: dict[int, int] = {}
+    messages: dict[tuple[int | None, int], int] = {}
+    for number, comment in enumerate(comments, start=1):
+        if comment.id is not None:
+            if comment.id in ids:
+                raise IngestError(
+                    "", f"comment {number}: id {comment.id} is comment {ids[comment.id]}'s too"
+                )
+            ids[comment.id] = number
+        if comment.message_id is not None:
+            message = (comment.chat_id, comment.message_id)
+            if message in messages:
+                raise IngestError(
+                    "",
+                    f"comment {number}: Telegram message {message} is comment "
+                    f"{messages[message]}'s too",
+                )
+            messages[message] = number
+    warnings: list[str] = []
+    ready: list[int] = []
+    replies: dict[int, list[int]] = {}
+    items = list(comments)
+
+    def orphan(index: int, why: str) -> None:
+        warnings.append(
+            f"comment {index + 1}: its parent #{items[index].parent_id} {why}; "
+            "imported as a top-level comment"
+        )
+        items[index] = dataclasses.replace(items[index], parent_id=None)
+        heapq.heappush(ready, index)
+
+    for index, comment in enumerate(items):
+        parent = comment.parent_id
+        if parent is None:
+            ready.append(index)
+        elif parent == comment.id or parent not in ids:
+            orphan(index, "is not another comment of the article")
+        else:
+            replies.setdefault(ids[parent] - 1, []).append(index)
+    heapq.heapify(ready)
+    ordered: list[ParsedComment] = []
+    placed: set[int] = set()
+    while len(ordered) < len(items):
+        if not ready:  # replies in a circle: the first of them starts a thread
+            first = min(i for i in range(len(items)) if i not in placed)
+            seen: set[int] = set()
+            while first not in seen:  # up its parents until the circle closes
+                seen.add(first)
+                first = ids[items[first].parent_id or 0] - 1
+            for siblings in replies.values():
+                if first in siblings:
+                    siblings.remove(first)
+            orphan(first, "is one of its own replies")
+        index = heapq.heappop(ready)
+        placed.add(index)
+        ordered.append(items[index])
+        for reply in replies.pop(index, []):
+            heapq.heappush(ready, reply)
+    return tuple(ordered), tuple(warnings)
 
 
 def _first_line(error: Exception) -> str:
@@ -197,6 +278,13 @@ def _int(record: dict[str, Any], key: str) -> int | None:
         raise IngestError("", f"'{key}' must be a whole number")
     if not -(2**63) <= value < 2**63:
         raise IngestError("", f"'{key}' is out of range")
+    return value
+
+
+def _positive(record: dict[str, Any], key: str) -> int | None:
+    value = _int(record, key)
+    if value is not None and value < 1:
+        raise IngestError("", f"'{key}' must be a positive whole number")
     return value
 
 
@@ -271,7 +359,7 @@ def _comment(item: Any, number: int) -> ParsedComment:
         author=author,
         body=body,
         created_at=_text(record, "created_at"),
-        id=_int(record, "id"),
+        id=_positive(record, "id"),
         parent_id=_int(record, "parent_id"),
         user_id=_int(record, "user_id"),
         origin=origin,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage import Store
+from storage import Store, import_sources
 from storage.errors import IngestError
 from storage.importer import load_bundled_sample, sample_path
 from storage.ingest import article_record, enrich, parse_jsonl, parse_text
@@ -212,3 +212,89 @@ async def test_the_export_reads_comments_and_timelines_by_index_in_batches(store
         plan = await store.db.execute_fetchall(f"EXPLAIN QUERY PLAN {statement}")
         scans = [row[3] for row in plan if row[3].startswith("SCAN")]
         assert not any(scan.split()[1] in ("comments", "timeline_events") for scan in scans)
+
+
+async def test_a_file_and_its_export_are_the_same_comments_in_either_order(
+    store: Store, tmp_path: Path
+) -> None:
+    sample = tmp_path / "drills.txt"
+    sample.write_text(sample_path().read_text(encoding="utf-8"), encoding="utf-8")
+    await import_sources(store, [str(sample)])
+    export = tmp_path / "export.jsonl"
+    export.write_text("\n".join(await export_lines(store)) + "\n", encoding="utf-8")
+    report = await import_sources(store, [str(export)])
+    assert (report.new, report.failed) == (0, 0)
+    assert len(await store.all_comments(1)) == 5
+    fresh = await Store.open(tmp_path / "fresh.sqlite3")
+    try:
+        await import_sources(fresh, [str(export)])
+        await import_sources(fresh, [str(sample)])
+        assert len(await fresh.all_comments(1)) == 5
+        assert await export_lines(fresh) == await export_lines(store)
+    finally:
+        await fresh.close()
+
+
+def record(**fields: object) -> str:
+    base: dict[str, object] = {"title": "T", "body": [{"kind": "paragraph", "text": "B."}]}
+    return json.dumps({**base, **fields})
+
+
+def comment(cid: int | None, body: str, parent: int | None = None, **more: object) -> dict:
+    return {"id": cid, "parent_id": parent, "author": "A", "body": body, **more}
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (record(id=0), "'id' must be a positive whole number"),
+        (record(id=-5), "'id' must be a positive whole number"),
+        (record(title="x" * 301), "'title' is 301 characters (at most 300)"),
+        (
+            record(comments=[comment(400, "first"), comment(400, "second")]),
+            "comment 2: id 400 is comment 1's too",
+        ),
+        (
+            record(
+                comments=[
+                    comment(None, "a", chat_id=5, message_id=9),
+                    comment(None, "b", chat_id=5, message_id=9),
+                ]
+            ),
+            "comment 2: Telegram message (5, 9) is comment 1's too",
+        ),
+    ],
+)
+def test_ambiguous_or_unexportable_records_are_refused_by_line(line: str, reason: str) -> None:
+    [error] = list(parse_jsonl(f"\n{line}\n", "edited.jsonl"))
+    assert isinstance(error, IngestError)
+    assert str(error) == f"edited.jsonl:2: {reason}"
+
+
+def test_replies_follow_their_parents_and_broken_links_become_threads() -> None:
+    comments = [
+        comment(301, "reply to a later comment", parent=302),
+        comment(302, "the parent"),
+        comment(303, "points nowhere", parent=999),
+        comment(304, "points at itself", parent=304),
+        comment(305, "in a circle", parent=306),
+        comment(306, "in a circle too", parent=305),
+    ]
+    [article] = list(parse_jsonl(record(comments=comments), "edited.jsonl"))
+    assert not isinstance(article, IngestError)
+    assert [(c.id, c.parent_id) for c in article.comments] == [
+        (302, None),
+        (301, 302),
+        (303, None),
+        (304, None),
+        (305, None),
+        (306, 305),
+    ]
+    assert article.warnings == (
+        "line 1: comment 3: its parent #999 is not another comment of the article; "
+        "imported as a top-level comment",
+        "line 1: comment 4: its parent #304 is not another comment of the article; "
+        "imported as a top-level comment",
+        "line 1: comment 5: its parent #306 is one of its own replies; "
+        "imported as a top-level comment",
+    )
