@@ -80,6 +80,10 @@ async def import_sources(
     report = ImportReport()
     sources = expand_sources(names)
     for done, name in enumerate(sources, start=1):
+        if isinstance(name, IngestError):  # a folder that could not be listed
+            report.failed += 1
+            report.errors.append(str(name))
+            continue
         items = load_source(name, validators)
         while batch := await asyncio.to_thread(_next_batch, items):
             for item in batch:

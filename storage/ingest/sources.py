@@ -59,19 +59,32 @@ def is_url(name: str) -> bool:
     return name.lower().startswith(("http://", "https://"))
 
 
-def expand_sources(names: Sequence[str]) -> list[str]:
-    """Folders replaced by the files under them (sorted, hidden ones skipped)."""
-    sources: list[str] = []
+def expand_sources(names: Sequence[str]) -> list[str | IngestError]:
+    """Folders replaced by the files under them (sorted, hidden ones skipped).
+
+    A folder (or one under it) that cannot be listed, and a folder with no
+    files at all, come back as errors in their place.
+    """
+    sources: list[str | IngestError] = []
     for name in names:
         path = Path(name)
         if is_url(name) or not path.is_dir():
             sources.append(name)
             continue
         found: list[Path] = []
-        for root, folders, files in os.walk(path):
+        unreadable: list[IngestError] = []
+
+        def refuse(error: OSError, unreadable: list[IngestError] = unreadable) -> None:
+            reason = "permission denied" if isinstance(error, PermissionError) else error.strerror
+            unreadable.append(IngestError(str(error.filename), f"cannot be listed: {reason}"))
+
+        for root, folders, files in os.walk(path, onerror=refuse):
             folders[:] = [folder for folder in folders if not folder.startswith(".")]
             found.extend(Path(root) / file for file in files if not file.startswith("."))
         sources.extend(str(file) for file in sorted(found))
+        sources.extend(unreadable)
+        if not found and not unreadable:
+            sources.append(IngestError(name, "is a folder with no files to import"))
     return sources
 
 

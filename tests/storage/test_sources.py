@@ -191,3 +191,24 @@ async def test_a_large_export_is_imported_in_batches_with_progress(
     )
     assert report.new == 250 and report.failed == 0
     assert seen == [(0, 1, 100), (0, 1, 200), (1, 1, 250)]
+
+
+def test_a_folder_that_cannot_be_listed_or_holds_nothing_is_named(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    # Folders nested deeper than a path may be long: listing the deepest fails
+    # (as a folder without permission would, which root could still read).
+    fd = os.open(tmp_path, os.O_RDONLY)
+    for _ in range(25):
+        os.mkdir("d" * 200, dir_fd=fd)
+        inner = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(fd)
+    [found, error] = expand_sources([str(tmp_path)])
+    assert found == str(tmp_path / "a.txt")
+    assert isinstance(error, IngestError)
+    assert str(error).endswith(": cannot be listed: File name too long")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    [nothing] = expand_sources([str(empty)])
+    assert str(nothing) == f"{empty}: is a folder with no files to import"
