@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import errno
 import json
 import logging
 import os
@@ -151,21 +153,77 @@ async def _import(store: Store, sources: Sequence[str], *, quiet: bool) -> int:
 
 
 async def _export(store: Store, output: str | None) -> int:
-    if output is None:
-        count = await _write_export(store, sys.stdout)
-    else:
-        target = Path(output)
-        # Write beside the target and rename, so a failed export leaves no half file.
-        fd, tmp = tempfile.mkstemp(prefix=".export-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as stream:
-                count = await _write_export(store, stream)
-            os.replace(tmp, target)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+    try:
+        if output is None:
+            count = await _write_export(store, sys.stdout)
+        else:
+            target = ExportFile(output)
+            try:
+                count = await _write_export(store, target.stream)
+                target.commit()
+            except BaseException:
+                target.abort()
+                raise
+    except BrokenPipeError:  # `newsbot export | head`: the reader has had enough
+        _silence_stdout()
+        return EXIT_FAILED
+    except OSError as exc:
+        where = output if output is not None else "standard output"
+        print(f"newsbot: cannot write {where}: {_reason(exc)}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"exported {count} article{'' if count == 1 else 's'}", file=sys.stderr)
     return EXIT_OK
+
+
+class ExportFile:
+    """Where ``export --output`` writes: beside the file, renamed over it when complete.
+
+    So a failed export leaves no half file. A symbolic link is followed (the file
+    it points to is replaced); a pipe or a device is written to directly. A new
+    file gets the usual permissions, a replaced one keeps its own.
+    """
+
+    def __init__(self, output: str) -> None:
+        self.target = Path(os.path.realpath(output))
+        self.tmp: str | None = None
+        if self.target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "it is a folder; name a file", output)
+        if self.target.exists() and not self.target.is_file():
+            self.stream: TextIO = self.target.open("w", encoding="utf-8")
+            return
+        if not self.target.parent.is_dir():
+            raise FileNotFoundError(errno.ENOENT, "its folder does not exist", output)
+        fd, self.tmp = tempfile.mkstemp(prefix=".export-", dir=self.target.parent)
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = self.target.stat().st_mode & 0o777 if self.target.exists() else 0o666 & ~umask
+        os.chmod(self.tmp, mode)
+        self.stream = os.fdopen(fd, "w", encoding="utf-8")
+
+    def commit(self) -> None:
+        """Close the file and put it in place."""
+        self.stream.close()
+        if self.tmp is not None:
+            os.replace(self.tmp, self.target)
+
+    def abort(self) -> None:
+        """Close and remove the unfinished file."""
+        with contextlib.suppress(OSError):
+            self.stream.close()
+        if self.tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.tmp)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so closing it at exit raises nothing more."""
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (open until the process ends)
+
+
+def _reason(exc: OSError) -> str:
+    """What went wrong, in a few words: 'permission denied', 'no space left on device'."""
+    reason = exc.strerror or str(exc)
+    return reason[0].lower() + reason[1:] if reason else type(exc).__name__
 
 
 async def _write_export(store: Store, stream: TextIO) -> int:

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import re
+import sqlite3
 import unicodedata
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -1153,7 +1154,15 @@ class Store:
     async def backup(self, target: str | Path) -> None:
         """Copy the live database to ``target`` with SQLite's online backup."""
         target_path = Path(target)
+        if not str(target).strip():
+            raise StorageError("give the backup a file name")
         if await asyncio.to_thread(target_path.exists):
             raise StorageError(f"{target} already exists; choose a new file name")
-        async with aiosqlite.connect(str(target_path)) as dest:
-            await self.db.backup(dest)
+        if not await asyncio.to_thread(target_path.parent.is_dir):
+            raise StorageError(f"cannot write the backup to {target}: its folder does not exist")
+        try:
+            async with aiosqlite.connect(str(target_path)) as dest:
+                await self.db.backup(dest)
+        except (sqlite3.Error, OSError) as exc:
+            await asyncio.to_thread(target_path.unlink, missing_ok=True)  # no half backup
+            raise StorageError(f"cannot write the backup to {target}: {exc}") from exc

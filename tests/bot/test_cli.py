@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -212,3 +213,46 @@ def test_a_file_of_many_bad_lines_lists_twenty_and_counts_the_rest(
     assert len(lines) == 21
     assert lines[0].startswith(f"error: {dump}:1: not valid JSON")
     assert lines[-1] == "error: … and 5 more"
+
+
+def test_export_and_backup_name_what_they_cannot_write(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    run(capsys, "import", str(SAMPLE))
+    missing = tmp_path / "nowhere" / "dump.jsonl"
+    assert run(capsys, "export", "-o", str(missing)) == (
+        1,
+        "",
+        f"newsbot: cannot write {missing}: its folder does not exist\n",
+    )
+    assert run(capsys, "export", "-o", str(tmp_path)) == (
+        1,
+        "",
+        f"newsbot: cannot write {tmp_path}: it is a folder; name a file\n",
+    )
+    if Path("/dev/full").exists():  # a device is written to, never replaced
+        code, _, err = run(capsys, "export", "-o", "/dev/full")
+        assert (code, err) == (1, "newsbot: cannot write /dev/full: no space left on device\n")
+        assert Path("/dev/full").is_char_device()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".export-")] == []
+    # A link is followed: the file it points to gets the export, the link stays.
+    real, link = tmp_path / "real.jsonl", tmp_path / "link.jsonl"
+    real.write_text("old\n")
+    real.chmod(0o640)
+    link.symlink_to(real)
+    assert run(capsys, "export", "-o", str(link))[0] == 0
+    assert link.is_symlink() and real.read_text().startswith('{"id": 1,')
+    assert real.stat().st_mode & 0o777 == 0o640
+    fresh = tmp_path / "fresh.jsonl"
+    umask = os.umask(0o022)
+    try:
+        assert run(capsys, "export", "-o", str(fresh))[0] == 0
+    finally:
+        os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o644
+    assert run(capsys, "backup", "") == (1, "", "newsbot: give the backup a file name\n")
+    assert run(capsys, "backup", str(missing)) == (
+        1,
+        "",
+        f"newsbot: cannot write the backup to {missing}: its folder does not exist\n",
+    )
