@@ -14,12 +14,16 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from storage.ingest.sentences import split_sentences
+from storage.ingest.sentences import rough_sentences, split_sentences
 from storage.models import Block, Precision, TimelineEvent
 from storage.text import shorten
 
 MAX_LABEL = 140
 MAX_EVENTS = 100
+# Paragraphs past this many (among those that mention a year) are split into
+# sentences by punctuation alone: the segmenter costs about a millisecond a
+# paragraph, and a book-length file should import in seconds, not minutes.
+SEGMENTED_PARAGRAPHS = 1_000
 
 _MONTH_NUMBERS = {
     name: number
@@ -135,13 +139,16 @@ def extract_timeline(blocks: Sequence[Block]) -> tuple[TimelineEvent, ...]:
 
 
 def _sentences(blocks: Sequence[Block]) -> Iterator[tuple[str, bool]]:
+    segmented = 0
     for block in blocks:
         if not _HAS_YEAR.search(block.text):
             continue  # no year, no event: spare the segmenter
         if block.kind == "bullet" and len(block.text) <= 2 * MAX_LABEL:
             yield block.text, True
             continue
-        for sentence in split_sentences(block.text):
+        segmented += 1
+        split = split_sentences if segmented <= SEGMENTED_PARAGRAPHS else rough_sentences
+        for sentence in split(block.text):
             if _HAS_YEAR.search(sentence):
                 yield sentence, block.kind == "bullet"
 

@@ -222,3 +222,17 @@ def test_a_timeline_keeps_at_most_100_events() -> None:
     events = extract_timeline(blocks)
     assert len(events) == 100
     assert events[0].date == "1800" and events[-1].date == "1899"
+
+
+def test_a_book_length_text_keeps_its_late_events() -> None:
+    """Past the first thousand paragraphs with a year, sentences are split by punctuation."""
+    blocks = [
+        Block("paragraph", f"Budget line {n} was agreed for 2019. It passed.")
+        for n in range(1_200)
+    ]
+    blocks.append(
+        Block("paragraph", "The bridge over the strait opened in March 2031. Crowds came.")
+    )
+    events = extract_timeline(blocks)
+    assert [(e.date, e.precision) for e in events] == [("2031-03", "month")]
+    assert events[0].sentence == "The bridge over the strait opened in March 2031."
