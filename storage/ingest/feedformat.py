@@ -9,6 +9,7 @@ keeps the structure it needs and drops every tag anyway.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 import time
 import warnings
@@ -27,6 +28,7 @@ MAX_URL = 2_000
 MAX_TAGS = 10
 MAX_TAG = 40
 _URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+_ISO_DATE = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})")  # W3C dates, as Atom writes them
 _GLOBAL_ID = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)  # a URL, tag: or urn: id
 
 
@@ -51,15 +53,28 @@ def parse_feed(data: bytes, source: str) -> list[ParsedArticle]:
     # Readers see the feed's own name on a card; the file or URL names it in errors.
     desk = html_to_text(str(feed.get("title") or ""))[:100] or source
     feed_id = clean_line(str(feed.get("id") or feed.get("link") or feed.get("title") or ""))
-    articles = [
-        article for entry in entries if (article := _article(entry, desk, feed_id)) is not None
-    ]
+    articles: list[ParsedArticle] = []
+    notes: list[str] = []
+    first_of: dict[str, int] = {}  # source key -> the entry number that had it first
+    for number, entry in enumerate(entries, start=1):
+        article = _article(entry, desk, feed_id)
+        if article is None:
+            continue
+        if article.source_key in first_of:
+            notes.append(
+                f"entry {number} has the same id as entry {first_of[article.source_key]}; "
+                "imported the first of them"
+            )
+            continue
+        first_of[article.source_key] = number
+        articles.append(article)
     if not articles:
         raise IngestError(source, "no entry in the feed has a title or any text")
     if parsed.get("bozo") and parsed.get("bozo_exception") is not None:
         note = f"the feed is not entirely valid ({_one_line(parsed['bozo_exception'])}); "
-        note += f"imported the {len(articles)} readable entries"
-        articles[0] = dataclasses.replace(articles[0], warnings=(note,))
+        notes.insert(0, note + f"imported the {len(articles)} readable entries")
+    if notes:
+        articles[0] = dataclasses.replace(articles[0], warnings=tuple(notes))
     return articles
 
 
@@ -154,8 +169,18 @@ def _source_key(entry: Any, url: str | None, title: str, feed_id: str) -> str:
 
 
 def _published(entry: Any) -> str | None:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
+    """The entry's date in UTC; a date the feed got wrong (a 13th month) is no date.
+
+    feedparser rolls an impossible date over (2021-13-45 becomes 2022-02-14),
+    so the raw text is checked before its reading is believed.
+    """
+    for key in ("published", "updated", "created"):
+        raw, value = entry.get(key), entry.get(f"{key}_parsed")
+        if isinstance(raw, str) and (numbers := _ISO_DATE.match(raw)):
+            try:
+                dt.date(*(int(n) for n in numbers.groups()))
+            except ValueError:
+                continue
         if isinstance(value, time.struct_time) and 1 <= value.tm_year <= 9999:
             try:
                 return time.strftime("%Y-%m-%dT%H:%M:%SZ", value)
