@@ -680,7 +680,10 @@ class Store:
         params = {"article": article_id, "chat": chat_id}
         article = await self._one(
             f"SELECT a.title, a.next_seq, {_VISIBLE_COUNT} AS total, "
-            "  (SELECT json_group_array(c.seq) FROM comments c "
+            # The few exceptions, by their partial index (a plain index on article_id
+            # would walk the article's every comment).
+            "  (SELECT json_group_array(c.seq) "
+            "   FROM comments c INDEXED BY comments_top_level_exceptions "
             "   WHERE c.article_id = :article AND c.parent_id IS NULL "
             "     AND (c.visibility <> 'public' OR c.status <> 'visible') "
             f"    AND NOT ({_SEEN_BY_CHAT})) AS unseen "

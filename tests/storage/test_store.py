@@ -387,3 +387,31 @@ async def test_an_import_never_overwrites_a_comment_from_the_same_telegram_messa
     ]
     assert imported[1].parent_id == imported[0].id
     assert await store.comment_by_message(7, 1) == await store.comment(local.id)
+
+
+async def test_the_reads_the_bot_makes_use_the_indexes_made_for_them(store: Store) -> None:
+    """SQLite picks plans by rule, not size: a small database shows the large one's plans."""
+    article_id = await load_bundled_sample(store)
+    statements: list[str] = []
+    await store.db.set_trace_callback(statements.append)
+    await store.latest(10)
+    await store.article(article_id, -5)
+    await store.comment_page(article_id, 1, None)
+    await store.comment_page(article_id, 2, -5)
+    await store.timeline(article_id)
+    await store.topic_timeline("china", 40)
+    await store.search("drills", -5)
+    await store.db.set_trace_callback(None)
+    queries = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    assert len(queries) >= 7
+    for statement in queries:
+        plan = [
+            row[3] for row in await store.db.execute_fetchall(f"EXPLAIN QUERY PLAN {statement}")
+        ]
+        # No table is read whole: a scan is of the search index, an index, or a few rows
+        # already chosen (a page's threads, a topic's latest events).
+        for step in plan:
+            if step.startswith("SCAN ") and "VIRTUAL TABLE" not in step and "USING" not in step:
+                assert step.split()[1] in ("tops", "l") or "(subquery" in step, (statement, plan)
+        # The article's every comment is for the export only, never for a page.
+        assert not any("comments_by_article" in step for step in plan), (statement, plan)
