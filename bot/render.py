@@ -100,13 +100,17 @@ def split_message(lines: Sequence[Line], limit: int = MAX_TEXT) -> list[str]:
         while True:
             gap = 1 if current else 0
             room = limit - size - gap - decoration
-            if utf16_len(text) <= room or not text:
+            if utf16_len(text) <= room:
                 current.append(line.html(text))
                 size += gap + decoration + utf16_len(text)
                 break
-            if current and room < MIN_PIECE:
-                flush()
+            if current and (room < MIN_PIECE or not text):
+                flush()  # and try again in a message of its own
                 continue
+            if not text:  # only its decoration, too long even alone: nothing to cut
+                current.append(line.html(text))
+                size += decoration
+                break
             piece, text = _take(text, max(room, 1))
             current.append(line.html(piece))
             size += gap + decoration + utf16_len(piece)
@@ -117,9 +121,13 @@ def split_message(lines: Sequence[Line], limit: int = MAX_TEXT) -> list[str]:
 
 def fit(text: str, units: int) -> str:
     """Text shortened (at a word, with an ellipsis) to at most ``units`` UTF-16 units."""
+    if utf16_len(text) <= units:
+        return text
     limit = units
     short = shorten(text, limit)
-    while utf16_len(short) > units and limit > 1:
+    while utf16_len(short) > units:
+        if limit <= 1:
+            return "\u2026" if units >= 1 else ""
         limit -= max(1, (utf16_len(short) - units) // 2)
         short = shorten(text, limit)
     return short

@@ -161,3 +161,10 @@ def test_cards_lists_and_results_fit_telegrams_limit_whatever_the_text() -> None
     ):
         assert len(parts) > 1
         assert all(utf16_len(plain(part)) <= 4096 for part in parts)
+
+
+def test_a_line_of_decoration_alone_still_fits_or_starts_a_message() -> None:
+    parts = split_message([Line("a" * 4000), Line("", prefix="b" * 300, prefix_plain="b" * 300)])
+    assert [utf16_len(plain(part)) for part in parts] == [4000, 300]
+    assert render.fit("abc", 0) == "" and render.fit("😀", 1) == "…"
+    assert render.fit("abc", 3) == "abc" and utf16_len(render.fit("😀😀 😀😀", 5)) <= 5
