@@ -153,6 +153,9 @@ async def _import(store: Store, sources: Sequence[str], *, quiet: bool) -> int:
 
 
 async def _export(store: Store, output: str | None) -> int:
+    if output is not None and not output.strip():
+        print("newsbot: give the export a file name", file=sys.stderr)
+        return EXIT_FAILED
     try:
         if output is None:
             count = await _write_export(store, sys.stdout)
@@ -186,7 +189,7 @@ class ExportFile:
     def __init__(self, output: str) -> None:
         self.target = Path(os.path.realpath(output))
         self.tmp: str | None = None
-        if self.target.is_dir():
+        if self.target.is_dir() or output.endswith(("/", os.sep)):
             raise IsADirectoryError(errno.EISDIR, "it is a folder; name a file", output)
         if self.target.exists() and not self.target.is_file():
             self.stream: TextIO = self.target.open("w", encoding="utf-8")

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import unicodedata
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -88,18 +89,19 @@ def _fields(item: Any) -> dict[str, Any]:
     return {f.name: getattr(item, f.name) for f in fields(item)}
 
 
-def _import_keys(comments: Sequence[ParsedComment]) -> list[str]:
+def _import_keys(comments: Sequence[ParsedComment]) -> list[str | None]:
     """Keys that recognise imported comments again: the text, and which repeat of it.
 
     A comment imported from a file has the same key whether it comes from the
     file itself or from an export (which adds its id), so importing one after
-    the other adds nothing. A comment from the chat is known by its id.
+    the other adds nothing. A comment from the chat has no key: it is known by
+    its Telegram message, or by its id in an export of this database.
     """
     seen: dict[tuple[str, str], int] = {}
-    keys = []
+    keys: list[str | None] = []
     for comment in comments:
-        if comment.origin == "chat" and comment.id is not None:
-            keys.append(f"id:{comment.id}")
+        if comment.origin == "chat":
+            keys.append(None)
             continue
         pair = (comment.author, comment.body)
         seen[pair] = seen.get(pair, 0) + 1
@@ -392,7 +394,13 @@ class Store:
         """
         warnings: list[str] = []
         id_map: dict[int, int] = {}
+        moves = {
+            row["old_id"]: row["new_id"]
+            for row in await self._all("SELECT old_id, new_id FROM chat_moves")
+        }
         for comment, key in zip(comments, _import_keys(comments), strict=True):
+            if comment.chat_id in moves:  # posted before its group became a supergroup
+                comment = replace(comment, chat_id=moves[comment.chat_id], message_id=None)
             message_id = comment.message_id
             found = None
             if comment.id is not None:  # an export of this database names its comments
@@ -411,7 +419,7 @@ class Store:
                         "body": comment.body,
                     },
                 )
-            if found is None:
+            if found is None and key is not None:
                 found = await self._one(
                     "SELECT id, article_id FROM comments WHERE article_id = ? AND import_key = ?",
                     (article_id, key),
@@ -1047,6 +1055,10 @@ class Store:
                 {"old": old_id, "new": new_id},
             )
             await db.execute("DELETE FROM chat_bans WHERE chat_id = ?", (old_id,))
+            await db.execute(
+                "INSERT OR REPLACE INTO chat_moves (old_id, new_id, moved_at) VALUES (?, ?, ?)",
+                (old_id, new_id, utc_now()),
+            )
         return moved.rowcount
 
     async def set_scope(self, chat_id: int, scope: Visibility) -> None:
@@ -1159,7 +1171,7 @@ class Store:
         target_path = Path(target)
         if not str(target).strip():
             raise StorageError("give the backup a file name")
-        if await asyncio.to_thread(target_path.exists):
+        if await asyncio.to_thread(os.path.lexists, target_path):  # a dangling link too
             raise StorageError(f"{target} already exists; choose a new file name")
         if not await asyncio.to_thread(target_path.parent.is_dir):
             raise StorageError(f"cannot write the backup to {target}: its folder does not exist")

@@ -16,7 +16,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from storage.errors import IngestError
-from storage.ingest.textformat import MAX_TITLE
 from storage.models import (
     BLOCK_KINDS,
     PRECISIONS,
@@ -151,8 +150,6 @@ def _parse_record(line: str, source: str) -> ParsedArticle:
     title = clean_line(_text(record, "title", required=True) or "")
     if not title:
         raise IngestError(source, "'title' is empty")
-    if len(title) > MAX_TITLE:
-        raise IngestError(source, f"'title' is {len(title)} characters (at most {MAX_TITLE})")
     blocks = tuple(_block(item, n) for n, item in enumerate(_list(record, "body"), start=1))
     if not blocks:
         raise IngestError(source, "'body' has no paragraphs")
@@ -236,16 +233,16 @@ def _thread(comments: list[ParsedComment]) -> tuple[tuple[ParsedComment, ...], t
     heapq.heapify(ready)
     ordered: list[ParsedComment] = []
     placed: set[int] = set()
+    unplaced = 0  # every comment before this one is placed
     while len(ordered) < len(items):
-        if not ready:  # replies in a circle: the first of them starts a thread
-            first = min(i for i in range(len(items)) if i not in placed)
-            seen: set[int] = set()
+        if not ready:  # replies in a circle: one of them starts a thread
+            while unplaced in placed:
+                unplaced += 1
+            first, seen = unplaced, set()
             while first not in seen:  # up its parents until the circle closes
                 seen.add(first)
                 first = ids[items[first].parent_id or 0] - 1
-            for siblings in replies.values():
-                if first in siblings:
-                    siblings.remove(first)
+            replies[ids[items[first].parent_id or 0] - 1].remove(first)
             orphan(first, "is one of its own replies")
         index = heapq.heappop(ready)
         placed.add(index)

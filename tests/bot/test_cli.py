@@ -250,7 +250,18 @@ def test_export_and_backup_name_what_they_cannot_write(
     finally:
         os.umask(umask)
     assert fresh.stat().st_mode & 0o777 == 0o644
+    assert run(capsys, "export", "-o", "") == (1, "", "newsbot: give the export a file name\n")
+    assert run(capsys, "export", "-o", f"{tmp_path}/new/")[0] == 1
+    assert not (tmp_path / "new").exists()
     assert run(capsys, "backup", "") == (1, "", "newsbot: give the backup a file name\n")
+    dangling = tmp_path / "dangling.sqlite3"
+    dangling.symlink_to(tmp_path / "nowhere.sqlite3")
+    assert run(capsys, "backup", str(dangling)) == (
+        1,
+        "",
+        f"newsbot: {dangling} already exists; choose a new file name\n",
+    )
+    assert dangling.is_symlink()
     assert run(capsys, "backup", str(missing)) == (
         1,
         "",
