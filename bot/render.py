@@ -133,6 +133,11 @@ def fit(text: str, units: int) -> str:
     return short
 
 
+def title_in_text(title: str) -> str:
+    """A title quoted inside a sentence: escaped, and short enough for any message."""
+    return esc(fit(title, 200))
+
+
 def format_date(iso: str | None) -> str:
     """``2025-12-03T10:00:00Z`` as ``3 December 2025``; empty when there is no date."""
     if not iso or len(iso) < 10:

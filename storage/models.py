@@ -96,6 +96,7 @@ class ParsedComment:
     visibility: Visibility = "public"
     status: CommentStatus = "visible"
     edited_at: str | None = None
+    key: str | None = None  # the import key an export carries
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,7 @@ class Comment:
     edited_at: str | None
     status: CommentStatus
     depth: int = 0
+    import_key: str | None = None  # what recognises it on re-import (see Store)
 
 
 @dataclass(frozen=True, slots=True)

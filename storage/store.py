@@ -89,19 +89,30 @@ def _fields(item: Any) -> dict[str, Any]:
     return {f.name: getattr(item, f.name) for f in fields(item)}
 
 
-def _import_keys(comments: Sequence[ParsedComment]) -> list[str | None]:
-    """Keys that recognise imported comments again: the text, and which repeat of it.
+def message_key(chat_id: int | None, message_id: int | None) -> str | None:
+    """The import key of a comment from a Telegram message: that message, for good."""
+    return (
+        f"msg:{chat_id}:{message_id}" if chat_id is not None and message_id is not None else None
+    )
 
-    A comment imported from a file has the same key whether it comes from the
-    file itself or from an export (which adds its id), so importing one after
-    the other adds nothing. A comment from the chat has no key: it is known by
-    its Telegram message, or by its id in an export of this database.
+
+def _import_keys(comments: Sequence[ParsedComment]) -> list[str | None]:
+    """Keys that recognise comments again on a later import.
+
+    An export carries each comment's key. Otherwise a comment from a file is
+    known by its author and text (and which repeat of them it is), whether it
+    comes from the file itself or from an old export that has only ids, so
+    importing one after the other adds nothing; a comment from the chat is
+    known by its Telegram message, or (without one) has no key.
     """
     seen: dict[tuple[str, str], int] = {}
     keys: list[str | None] = []
     for comment in comments:
+        if comment.key:  # carried by an export
+            keys.append(comment.key)
+            continue
         if comment.origin == "chat":
-            keys.append(None)
+            keys.append(message_key(comment.chat_id, comment.message_id))
             continue
         pair = (comment.author, comment.body)
         seen[pair] = seen.get(pair, 0) + 1
@@ -150,6 +161,7 @@ def _comment(row: Row, depth: int = 0) -> Comment:
         edited_at=row["edited_at"],
         status=row["status"],
         depth=depth,
+        import_key=row["import_key"],
     )
 
 
@@ -162,7 +174,7 @@ def _reaches(row: Row, chat_id: int | None) -> bool:
 
 _COMMENT_COLUMNS = (
     "id, article_id, parent_id, root_id, seq, author, user_id, origin, chat_id, message_id, "
-    "visibility, body, created_at, edited_at, status"
+    "visibility, body, created_at, edited_at, status, import_key"
 )
 # A comment a chat sees as itself, or as a placeholder that keeps its thread readable.
 _SEEN_BY_CHAT = """
@@ -403,12 +415,18 @@ class Store:
                 comment = replace(comment, chat_id=moves[comment.chat_id], message_id=None)
             message_id = comment.message_id
             found = None
-            if comment.id is not None:  # an export of this database names its comments
+            if key is not None:
+                found = await self._one(
+                    "SELECT id, article_id FROM comments WHERE article_id = ? AND import_key = ?",
+                    (article_id, key),
+                )
+            if found is None and key is None and comment.id is not None:
+                # No key to go by (an old export, or a chat comment without its message):
+                # the same id here, with the same chat, message, author and text.
                 found = await self._one(
                     "SELECT id, article_id FROM comments WHERE id = :id AND article_id = :a "
-                    "AND origin = :origin AND (CASE origin WHEN 'chat' "
-                    "  THEN chat_id IS :chat AND message_id IS :message "
-                    "  ELSE author = :author AND body = :body END)",
+                    "AND origin = :origin AND chat_id IS :chat AND message_id IS :message "
+                    "AND author = :author AND body = :body",
                     {
                         "id": comment.id,
                         "a": article_id,
@@ -418,11 +436,6 @@ class Store:
                         "author": comment.author,
                         "body": comment.body,
                     },
-                )
-            if found is None and key is not None:
-                found = await self._one(
-                    "SELECT id, article_id FROM comments WHERE article_id = ? AND import_key = ?",
-                    (article_id, key),
                 )
             if found is None and message_id is not None:
                 found = await self._one(
@@ -439,19 +452,8 @@ class Store:
                     )
                     found, message_id = None, None
             if found is not None:
+                # Already here: what happened to it since (edits, hiding) stands.
                 stored_id = int(found["id"])
-                if comment.id is not None:
-                    await db.execute(
-                        "UPDATE comments SET body = ?, status = ?, edited_at = ?, author = ? "
-                        "WHERE id = ?",
-                        (
-                            comment.body,
-                            comment.status,
-                            comment.edited_at,
-                            comment.author,
-                            stored_id,
-                        ),
-                    )
             else:
                 parent = id_map.get(comment.parent_id) if comment.parent_id is not None else None
                 stored_id = await self._insert_comment(
@@ -810,6 +812,7 @@ class Store:
                 visibility=visibility,
                 body=body,
                 created_at=now or utc_now(),
+                import_key=message_key(chat_id, message_id),
             )
         comment = await self.comment(comment_id)
         assert comment is not None

@@ -198,7 +198,7 @@ async def ask_for_comment(
         await query.answer()
     _pending(context)[chat.id] = Pending(article_id, parent_id, context.now())
     what = f"a reply to comment #{parent_id}" if parent_id else "your comment"
-    ask = f"send {what} on “{render.esc(title)}” as your next message. /cancel stops."
+    ask = f"send {what} on “{render.title_in_text(title)}” as your next message. /cancel stops."
     if chat.type != ChatType.PRIVATE:
         # ForceReply with selective=True reaches only users mentioned in the prompt.
         ask = f'<a href="tg://user?id={user.id}">{render.esc(display_name(user))}</a>, {ask}'
@@ -360,7 +360,7 @@ async def post_comment(
     where = " (visible in this group only)" if comment.visibility == "group" else ""
     await reply(
         update,
-        f"✅ {what} posted on “{render.esc(title)}”{where}.",
+        f"✅ {what} posted on “{render.title_in_text(title)}”{where}.",
         keyboards.comment_buttons(article_id, comment.id),
     )
 

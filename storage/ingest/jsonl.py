@@ -88,6 +88,7 @@ def article_record(
                 "message_id": comment.message_id,
                 "visibility": comment.visibility,
                 "status": comment.status,
+                "key": comment.import_key,
             }
             for comment in comments
         ],
@@ -365,4 +366,5 @@ def _comment(item: Any, number: int) -> ParsedComment:
         visibility=visibility,
         status=status,
         edited_at=_text(record, "edited_at"),
+        key=_text(record, "key"),
     )

@@ -7,6 +7,7 @@ import copy
 from bot.config import Settings
 from bot.offline import OfflineUser
 from storage import Store
+from storage.models import Block, ParsedArticle
 from tests.conftest import ADMIN_ID, Driver, buttons, only_text, sent, texts
 
 TITLE = "Joint Anti-Missile Drills Conclude in Russia"
@@ -480,3 +481,19 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_discussion(
     assert await store.subscribed_chats() == [supergroup.id]
     # Message ids start afresh in the supergroup: its new comments are new.
     assert only_text(await driver.say(supergroup, gus, "/comment 1 Said anew")).startswith("✅")
+
+
+async def test_confirmations_quote_a_very_long_title_shortened(
+    driver: Driver, store: Store
+) -> None:
+    long_title = "word " * 1000
+    saved = await store.save_article(
+        ParsedArticle(
+            title=long_title.strip(), blocks=(Block("paragraph", "Body."),), source_key="long"
+        )
+    )
+    una = driver.api.user("Una")
+    calls = await driver.say(una, una, f"/comment {saved.article_id} Nice piece")
+    [params] = sent(calls)
+    assert calls[0].ok and params["text"].startswith("✅ Comment #6 posted on “word word")
+    assert len(params["text"]) < 300

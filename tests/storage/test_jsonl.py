@@ -328,3 +328,66 @@ async def test_two_deployments_comments_with_the_same_ids_are_both_kept(store: S
     await save_lines(store, [line(222, "from deployment C")])
     bodies = sorted(c.body for c in await store.all_comments(1))
     assert bodies == ["from deployment A", "from deployment C"]
+
+
+def chat_comment(cid: int, body: str, chat_id: int, message_id: int) -> dict:
+    return comment(cid, body, origin="chat", chat_id=chat_id, message_id=message_id, user_id=1)
+
+
+async def test_a_comment_that_lost_its_message_link_is_known_again(store: Store) -> None:
+    await save_lines(
+        store, [record(source_key="ours", comments=[chat_comment(6, "ours", 111, 9)])]
+    )
+    theirs = [chat_comment(7, "theirs", 111, 9)]
+    await save_lines(store, [record(source_key="theirs", comments=theirs)])
+    later = [*theirs, chat_comment(8, "more", 111, 10)]
+    await save_lines(store, [record(source_key="theirs", comments=later)])
+    assert sorted(c.body for c in await store.all_comments(2)) == ["more", "theirs"]
+
+
+async def test_a_moved_comment_is_known_in_another_database_and_not_confused(
+    store: Store, tmp_path: Path
+) -> None:
+    article_id = await load_bundled_sample(store)
+    kept = {"author": "Gus", "user_id": 5, "visibility": "group"}
+    await store.add_comment(
+        article_id=article_id, body="in the old group", chat_id=-400, message_id=1, **kept
+    )
+    await store.move_chat(-400, -100400)
+    first = await export_lines(store)
+    await store.add_comment(
+        article_id=article_id, body="later", chat_id=-100400, message_id=1, **kept
+    )
+    second = await export_lines(store)
+    other = await Store.open(tmp_path / "other.sqlite3")
+    try:
+        other_id = await load_bundled_sample(other)
+        await other.add_comment(
+            article_id=other_id, body="its own", author="Zed", user_id=9, chat_id=77,
+            message_id=1, visibility="public",
+        )  # fmt: skip
+        await save_lines(other, first)  # comment 6 is taken there: it gets another id
+        await save_lines(other, second)
+        bodies = sorted(c.body for c in await other.all_comments(other_id) if c.origin == "chat")
+        assert bodies == ["in the old group", "its own", "later"]
+    finally:
+        await other.close()
+    # Another message of the old group, from another database, is another comment.
+    await save_lines(store, [record(source_key="s", comments=[chat_comment(6, "x", -400, 2)])])
+    await save_lines(store, [record(source_key="s", comments=[chat_comment(6, "y", -400, 3)])])
+    assert sorted(c.body for c in await store.all_comments(2)) == ["x", "y"]
+
+
+async def test_an_older_export_leaves_later_edits_and_hiding_alone(store: Store) -> None:
+    article_id = await load_bundled_sample(store)
+    posted, _ = await store.add_comment(
+        article_id=article_id, body="v1", author="Gus", user_id=5, chat_id=-400,
+        message_id=1, visibility="group",
+    )  # fmt: skip
+    before = await export_lines(store)
+    await store.edit_comment(posted.id, "v2")
+    await store.set_comment_status(1, "hidden")
+    await save_lines(store, before)
+    stored = {c.id: c for c in await store.all_comments(article_id)}
+    assert (stored[posted.id].body, stored[1].status) == ("v2", "hidden")
+    assert len(stored) == 6
