@@ -96,23 +96,22 @@ def message_key(chat_id: int | None, message_id: int | None) -> str | None:
     )
 
 
-def _import_keys(comments: Sequence[ParsedComment]) -> list[str | None]:
+def _import_keys(comments: Sequence[ParsedComment]) -> list[str]:
     """Keys that recognise comments again on a later import.
 
-    An export carries each comment's key. Otherwise a comment from a file is
-    known by its author and text (and which repeat of them it is), whether it
-    comes from the file itself or from an old export that has only ids, so
-    importing one after the other adds nothing; a comment from the chat is
-    known by its Telegram message, or (without one) has no key.
+    An export carries each comment's key. Otherwise a comment from the chat is
+    known by its Telegram message, and any other by its author and text (and
+    which repeat of them it is), so a text file and its export, imported one
+    after the other, add nothing.
     """
     seen: dict[tuple[str, str], int] = {}
-    keys: list[str | None] = []
+    keys: list[str] = []
     for comment in comments:
-        if comment.key:  # carried by an export
-            keys.append(comment.key)
-            continue
-        if comment.origin == "chat":
-            keys.append(message_key(comment.chat_id, comment.message_id))
+        known = comment.key  # carried by an export
+        if not known and comment.origin == "chat":
+            known = message_key(comment.chat_id, comment.message_id)
+        if known:
+            keys.append(known)
             continue
         pair = (comment.author, comment.body)
         seen[pair] = seen.get(pair, 0) + 1
@@ -414,29 +413,10 @@ class Store:
             if comment.chat_id in moves:  # posted before its group became a supergroup
                 comment = replace(comment, chat_id=moves[comment.chat_id], message_id=None)
             message_id = comment.message_id
-            found = None
-            if key is not None:
-                found = await self._one(
-                    "SELECT id, article_id FROM comments WHERE article_id = ? AND import_key = ?",
-                    (article_id, key),
-                )
-            if found is None and key is None and comment.id is not None:
-                # No key to go by (an old export, or a chat comment without its message):
-                # the same id here, with the same chat, message, author and text.
-                found = await self._one(
-                    "SELECT id, article_id FROM comments WHERE id = :id AND article_id = :a "
-                    "AND origin = :origin AND chat_id IS :chat AND message_id IS :message "
-                    "AND author = :author AND body = :body",
-                    {
-                        "id": comment.id,
-                        "a": article_id,
-                        "origin": comment.origin,
-                        "chat": comment.chat_id,
-                        "message": comment.message_id,
-                        "author": comment.author,
-                        "body": comment.body,
-                    },
-                )
+            found = await self._one(
+                "SELECT id, article_id FROM comments WHERE article_id = ? AND import_key = ?",
+                (article_id, key),
+            )
             if found is None and message_id is not None:
                 found = await self._one(
                     "SELECT id, article_id FROM comments WHERE chat_id = ? AND message_id = ?",

@@ -391,3 +391,13 @@ async def test_an_older_export_leaves_later_edits_and_hiding_alone(store: Store)
     stored = {c.id: c for c in await store.all_comments(article_id)}
     assert (stored[posted.id].body, stored[1].status) == ("v2", "hidden")
     assert len(stored) == 6
+
+
+async def test_a_chat_comment_without_its_message_is_still_known_on_re_import(
+    store: Store,
+) -> None:
+    no_link = comment(None, "from a chat long ago", origin="chat", user_id=3)
+    await save_lines(store, [record(source_key="k", comments=[no_link])])
+    changed = record(source_key="k", title="T, revised", comments=[no_link])
+    await save_lines(store, [changed])  # the article changed, so its comments are merged
+    assert [c.body for c in await store.all_comments(1)] == ["from a chat long ago"]
