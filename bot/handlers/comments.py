@@ -238,8 +238,6 @@ async def on_text(update: Update, context: NewsContext) -> None:
     chat = update.effective_chat
     if message is None or chat is None or message.text is None:
         return
-    if await context.store.comment_by_message(chat.id, message.message_id) is not None:
-        return  # a redelivered update: posted and confirmed the first time
     target = _reply_target(message, context.bot.id)
     if target is not None:
         _pending(context).pop(chat.id, None)
@@ -265,6 +263,9 @@ async def on_text(update: Update, context: NewsContext) -> None:
             )
         return
     if chat.type == ChatType.PRIVATE:
+        # post_comment knows a redelivered comment; this hint must look for itself.
+        if await context.store.comment_by_message(chat.id, message.message_id) is not None:
+            return
         await reply(
             update,
             "To comment, press Comment under an article, reply to an article card, or send "
