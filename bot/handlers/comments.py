@@ -174,10 +174,15 @@ async def reply_command(update: Update, context: NewsContext) -> None:
 async def _readable_comment(
     update: Update, context: NewsContext, comment_id: int
 ) -> Comment | None:
-    """A comment this chat may see, or a reply saying there is none."""
+    """A comment this chat may see, or a reply saying there is none (to a press, an answer)."""
     comment = await context.store.comment(comment_id)
     if comment is None or not context.store.visible_in(comment, chat_id_of(update)):
-        await reply(update, f"No comment #{comment_id} here. Comment ids are shown in /comments.")
+        if update.callback_query is not None:
+            await update.callback_query.answer("That comment is no longer available.")
+        else:
+            await reply(
+                update, f"No comment #{comment_id} here. Comment ids are shown in /comments."
+            )
         return None
     return comment
 
@@ -213,13 +218,9 @@ async def ask_for_comment(
 
 async def ask_for_reply(update: Update, context: NewsContext, comment_id: int) -> None:
     """The Reply button under a comment: ask for the reply's text, as /reply CID does."""
-    query = update.callback_query
-    comment = await context.store.comment(comment_id)
-    if comment is None or not context.store.visible_in(comment, chat_id_of(update)):
-        if query:
-            await query.answer("That comment is no longer available.")
-        return
-    await ask_for_comment(update, context, comment.article_id, parent_id=comment.id)
+    parent = await _readable_comment(update, context, comment_id)
+    if parent is not None:
+        await ask_for_comment(update, context, parent.article_id, parent_id=parent.id)
 
 
 async def cancel(update: Update, context: NewsContext) -> None:
