@@ -65,13 +65,13 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         """Run the update once every earlier update of its chat and its user has finished."""
         keys = order_keys(update)
         finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        earlier = {id(f): f for key in keys if (f := self._last.get(key)) is not None}
+        earlier = {f for key in keys if (f := self._last.get(key)) is not None}
         for key in keys:
             self._last[key] = finished
         started = False
         try:
             if earlier:
-                await asyncio.wait(earlier.values())  # waits without cancelling them
+                await asyncio.wait(earlier)  # waits without cancelling them
             async with self._running:
                 started = True
                 await coroutine

@@ -405,10 +405,10 @@ class Store:
         """
         warnings: list[str] = []
         id_map: dict[int, int] = {}
-        moves = {
-            row["old_id"]: row["new_id"]
-            for row in await self._all("SELECT old_id, new_id FROM chat_moves")
-        }
+        moves: dict[int, int] = {}
+        if any(comment.chat_id is not None for comment in comments):  # from the chat
+            rows = await self._all("SELECT old_id, new_id FROM chat_moves")
+            moves = {row["old_id"]: row["new_id"] for row in rows}
         for comment, key in zip(comments, _import_keys(comments), strict=True):
             if comment.chat_id in moves:  # posted before its group became a supergroup
                 comment = replace(comment, chat_id=moves[comment.chat_id], message_id=None)
