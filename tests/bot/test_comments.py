@@ -290,6 +290,15 @@ async def test_a_group_admin_cannot_ban_or_unban_beyond_the_group(
     # A bot moderator's /unban lifts the ban everywhere.
     await driver.say(own, admin, f"/unban {troll.id}")
     assert only_text(await driver.say(own, troll, "/comment 1 really back")).startswith("✅")
+    # In a group, a bot moderator's /unban also lifts that group's own ban.
+    desk = driver.api.group("Desk")
+    boss = driver.api.user("Boss")
+    driver.api.set_admins(desk, boss)
+    await driver.say(desk, boss, f"/ban {victim.id}")
+    refused = only_text(await driver.say(desk, victim, "/comment 1 let me in"))
+    assert refused == "You are banned from commenting in this group."
+    await driver.say(desk, admin, f"/unban {victim.id}")
+    assert only_text(await driver.say(desk, victim, "/comment 1 let me in")).startswith("✅")
 
 
 async def test_ban_as_a_reply_to_the_bots_confirmation(driver: Driver, store: Store) -> None:
