@@ -219,8 +219,14 @@ class ExportFile:
 
 
 def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so closing it at exit raises nothing more."""
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (open until the process ends)
+    """Point standard output at /dev/null, so flushing it at exit raises nothing more."""
+    try:
+        target = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file (a test's capture): nothing to flush into
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, target)
+    os.close(devnull)
 
 
 def _reason(exc: OSError) -> str:

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -267,3 +268,18 @@ def test_export_and_backup_name_what_they_cannot_write(
         "",
         f"newsbot: cannot write the backup to {missing}: its folder does not exist\n",
     )
+
+
+def test_export_into_a_closed_pipe_stops_quietly(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`newsbot export | head -1`: the reader has gone, and that is no error to report."""
+    run(capsys, "import", str(SAMPLE))
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["export"]) == 1
+    assert capsys.readouterr().err == ""
