@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 from telegram import (
     BotCommand,
@@ -19,7 +18,7 @@ from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
-from bot.context import SETTINGS_KEY, STORE_KEY, NewsApp, NewsContext
+from bot.context import BotData, NewsApp, NewsContext
 from bot.handlers import register
 from bot.handlers.articles import COMMANDS, MODERATOR_COMMANDS
 from bot.handlers.subscriptions import push_articles
@@ -30,9 +29,6 @@ from storage import ImportReport, Store, import_sources, load_bundled_sample
 log = logging.getLogger(__name__)
 
 OFFLINE_TOKEN = "1:offline"
-OWNS_STORE_KEY = "owns_store"
-FEED_TASK_KEY = "feed_task"
-FEED_VALIDATORS_KEY = "feed_validators"
 # The update types the handlers use; getUpdates / setWebhook ask for these only.
 ALLOWED_UPDATES = [
     Update.MESSAGE,
@@ -62,7 +58,7 @@ def build_application(
         ApplicationBuilder()
         .token(settings.token or OFFLINE_TOKEN)
         .base_url(settings.base_url)
-        .context_types(ContextTypes(context=NewsContext))
+        .context_types(ContextTypes(context=NewsContext, bot_data=BotData))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
@@ -82,20 +78,19 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     app: NewsApp = builder.build()
-    app.bot_data[SETTINGS_KEY] = settings
-    if store is not None:
-        app.bot_data[STORE_KEY] = store
+    app.bot_data.settings = settings
+    app.bot_data.store = store
     register(app)
     return app
 
 
 async def open_store(app: NewsApp) -> Store:
     """Open the database named in the settings (once), loading the sample into an empty one."""
-    if STORE_KEY not in app.bot_data:
-        settings: Settings = app.bot_data[SETTINGS_KEY]
-        app.bot_data[STORE_KEY] = await Store.open(settings.db_path)
-        app.bot_data[OWNS_STORE_KEY] = True
-    store: Store = app.bot_data[STORE_KEY]
+    data = app.bot_data
+    if data.store is None:
+        data.store = await Store.open(data.valid_settings().db_path)
+        data.owns_store = True
+    store = data.store
     if await store.article_count() == 0:
         article_id = await load_bundled_sample(store)
         log.info("empty database: loaded the bundled sample article as id %s", article_id)
@@ -115,20 +110,21 @@ async def post_init(app: NewsApp) -> None:
     private, group = command_menus()
     await app.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
     await app.bot.set_my_commands(group, scope=BotCommandScopeAllGroupChats())
-    settings: Settings = app.bot_data[SETTINGS_KEY]
+    settings = app.bot_data.valid_settings()
     if settings.feeds:
-        app.bot_data[FEED_TASK_KEY] = asyncio.create_task(poll_feeds(app, settings))
+        app.bot_data.feed_task = asyncio.create_task(poll_feeds(app, settings))
 
 
 async def post_shutdown(app: NewsApp) -> None:
     """Stop feed polling and close the store if this application opened it."""
-    task: asyncio.Task[Any] | None = app.bot_data.pop(FEED_TASK_KEY, None)
+    task, app.bot_data.feed_task = app.bot_data.feed_task, None
     if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    if app.bot_data.pop(OWNS_STORE_KEY, False):
-        store: Store = app.bot_data.pop(STORE_KEY)
+    data = app.bot_data
+    if data.owns_store and data.store is not None:
+        store, data.store, data.owns_store = data.store, None, False
         await store.close()
 
 
@@ -144,9 +140,9 @@ async def poll_feeds(app: NewsApp, settings: Settings) -> None:
 
 async def poll_feeds_once(app: NewsApp, settings: Settings) -> ImportReport:
     """One round of feed polling: import FEEDS, push what is new, log what failed."""
-    store: Store = app.bot_data[STORE_KEY]
+    store = app.bot_data.open_store()
     # Feeds that did not change since the last round answer 304 and cost nothing.
-    validators = app.bot_data.setdefault(FEED_VALIDATORS_KEY, {})
+    validators = app.bot_data.feed_validators
     report = await import_sources(store, settings.feeds, validators=validators)
     for error in report.errors:
         log.warning("feed import: %s", error)

@@ -1,42 +1,72 @@
-"""The typed context every handler receives: ``context.store``, ``context.settings``."""
+"""The typed context every handler receives, and the services the application holds.
+
+``BotData`` is the application's ``bot_data``: one typed field a service instead
+of string keys. ``NewsContext`` gives handlers ``context.store``,
+``context.settings`` and ``context.now()``.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from storage import Store
-
-STORE_KEY = "store"
-SETTINGS_KEY = "settings"
-CLOCK_KEY = "clock"
+from storage.ingest.sources import Validators
 
 
-class NewsContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+@dataclass
+class BotData:
+    """Everything the application holds for its handlers (PTB makes one with no arguments).
+
+    ``store`` is opened by ``post_init`` (``owns_store``: and closed by
+    ``post_shutdown``) or put here by a test; ``settings`` by ``build_application``.
+    """
+
+    settings: Settings | None = None
+    store: Store | None = None
+    owns_store: bool = False
+    clock: Callable[[], float] = time.time
+    # (chat id, user id) -> (is admin, when asked); see bot.permissions.
+    admin_cache: dict[tuple[int, int], tuple[bool, float]] = field(default_factory=dict)
+    # Feed URL -> its ETag / Last-Modified, so an unchanged feed costs a 304.
+    feed_validators: Validators = field(default_factory=dict)
+    feed_task: asyncio.Task[Any] | None = None
+
+    def open_store(self) -> Store:
+        """The store; an error if the application has none yet."""
+        if self.store is None:
+            raise RuntimeError("the store is not open: post_init opens it, tests set it")
+        return self.store
+
+    def valid_settings(self) -> Settings:
+        """The settings; an error if the application was built without them."""
+        if self.settings is None:
+            raise RuntimeError("no settings: build_application sets them")
+        return self.settings
+
+
+class NewsContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
     """Handler context with the store and settings the application was built with."""
 
     @property
     def store(self) -> Store:
-        """The open corpus store (put in ``bot_data`` by ``post_init`` or by a test)."""
-        store: Store = self.bot_data[STORE_KEY]
-        return store
+        """The open corpus store."""
+        return self.bot_data.open_store()
 
     @property
     def settings(self) -> Settings:
         """The validated settings."""
-        settings: Settings = self.bot_data[SETTINGS_KEY]
-        return settings
+        return self.bot_data.valid_settings()
 
     def now(self) -> float:
-        """Seconds since the epoch; tests may put their own clock in ``bot_data``."""
-        clock: Callable[[], float] = self.bot_data.get(CLOCK_KEY, time.time)
-        return clock()
+        """Seconds since the epoch; tests may set their own clock in ``bot_data.clock``."""
+        return self.bot_data.clock()
 
 
-NewsApp = Application[
-    ExtBot[None], NewsContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
-]
+NewsApp = Application[ExtBot[None], NewsContext, dict[Any, Any], dict[Any, Any], BotData, Any]

@@ -17,7 +17,7 @@ from telegram import Update
 
 from bot.app import build_application, open_store
 from bot.config import Settings
-from bot.context import CLOCK_KEY, NewsApp
+from bot.context import NewsApp
 from bot.offline import ApiCall, OfflineBotAPI, OfflineChat, OfflineRequest, OfflineUser
 from storage import Store
 
@@ -213,7 +213,7 @@ async def driver(api: OfflineBotAPI, store: Store, settings: Settings) -> AsyncI
     """The real application on the offline Bot API, with the bundled sample as article 1."""
     app = build_application(settings, request=OfflineRequest(api), store=store)
     clock = Clock()
-    app.bot_data[CLOCK_KEY] = clock
+    app.bot_data.clock = clock
     driver = Driver(api, app, clock)
 
     async def record(update: object, context: Any) -> None:

@@ -28,7 +28,7 @@ async def report_error(update: object, context: NewsContext) -> None:
             )
         except TelegramError:
             log.warning("could not tell the user about the error", exc_info=True)
-    admin_chat = context.settings.admin_chat_id if "settings" in context.bot_data else None
+    admin_chat = context.settings.admin_chat_id if context.bot_data.settings else None
     if admin_chat is not None and error is not None:
         trace = "".join(traceback.format_exception(None, error, error.__traceback__))
         text = (

@@ -20,14 +20,11 @@ from bot.handlers.common import argument_text, chat_id_of, in_group, parse_int, 
 from storage.models import Comment, CommentStatus
 
 ADMIN_CACHE_SECONDS = 5 * 60
-ADMIN_CACHE_KEY = "chat_admins"
 
 
 async def is_group_admin(context: NewsContext, chat_id: int, user_id: int) -> bool:
     """Whether the user administers the group (cached for a few minutes)."""
-    cache: dict[tuple[int, int], tuple[bool, float]] = context.bot_data.setdefault(
-        ADMIN_CACHE_KEY, {}
-    )
+    cache = context.bot_data.admin_cache
     now = context.now()
     cached = cache.get((chat_id, user_id))
     if cached is not None and now - cached[1] < ADMIN_CACHE_SECONDS:

@@ -83,7 +83,7 @@ async def test_a_comment_sent_right_after_pressing_comment_waits_for_the_prompt(
     prompt, confirmation = api.sent_messages(chat)[-2:]
     assert prompt["text"].startswith("Send your comment")
     assert confirmation["text"].startswith("✅ Comment #6 posted")
-    [comment] = [c for c in await driver.app.bot_data["store"].all_comments(1) if c.id == 6]
+    [comment] = [c for c in await driver.app.bot_data.open_store().all_comments(1) if c.id == 6]
     assert comment.body == "Posted in a hurry."
 
 
@@ -165,6 +165,6 @@ async def test_a_readers_later_update_in_another_chat_waits_for_their_earlier_on
         api.release("answerCallbackQuery")
         async with asyncio.timeout(5):
             await api.wait_for_calls("sendMessage", 4)  # card, timeline, two confirmations
-    store = driver.app.bot_data["store"]
+    store = driver.app.bot_data.open_store()
     bodies = [c.body for c in await store.all_comments(1) if c.origin == "chat"]
     assert bodies == ["first", "second"]
