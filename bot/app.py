@@ -7,7 +7,6 @@ import contextlib
 import logging
 
 from telegram import (
-    BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     LinkPreviewOptions,
@@ -17,10 +16,10 @@ from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.commands import command_menus
 from bot.config import Settings
 from bot.context import BotData, NewsApp, NewsContext
 from bot.handlers import register
-from bot.handlers.articles import COMMANDS, MODERATOR_COMMANDS
 from bot.handlers.subscriptions import push_articles
 from bot.ordering import MAX_CONCURRENT_UPDATES, ChatOrderedProcessor
 from bot.request import ResilientRequest
@@ -95,13 +94,6 @@ async def open_store(app: NewsApp) -> Store:
         article_id = await load_bundled_sample(store)
         log.info("empty database: loaded the bundled sample article as id %s", article_id)
     return store
-
-
-def command_menus() -> tuple[list[BotCommand], list[BotCommand]]:
-    """The command menus: one for private chats, one for groups (with moderation)."""
-    private = [BotCommand(name, does) for name, _, does, _ in COMMANDS]
-    group = private + [BotCommand(name, does) for name, _, does, _ in MODERATOR_COMMANDS]
-    return private, group
 
 
 async def post_init(app: NewsApp) -> None:

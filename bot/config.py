@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
+from storage.commenting import Limits
 from storage.errors import NewsbotError
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
@@ -38,6 +39,11 @@ class Settings:
     log_level: str = "INFO"
     comment_rate_per_minute: int = 5
     comment_max_length: int = 2000
+
+    @property
+    def comment_limits(self) -> Limits:
+        """The bounds a comment must keep."""
+        return Limits(max_length=self.comment_max_length, per_minute=self.comment_rate_per_minute)
 
 
 def _int(name: str, raw: str, *, low: int, high: int) -> int:

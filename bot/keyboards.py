@@ -43,6 +43,11 @@ def encode(action: str, *args: int) -> str:
     return data
 
 
+def pattern(action: str) -> str:
+    """The regular expression that callback_data of ``action`` matches (for its handler)."""
+    return rf"^{action}(:\d{{1,19}}){{{ACTIONS[action]}}}$"
+
+
 def decode(data: str | None) -> ButtonData | None:
     """The action and arguments in callback_data, or None if it is not ours."""
     if not data:

@@ -17,13 +17,13 @@ import unicodedata
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import fields, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import aiosqlite
 
 from storage import db as dbmod
+from storage.clock import utc_now
 from storage.errors import NotFound, StorageError
 from storage.models import (
     Article,
@@ -53,11 +53,6 @@ _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 _SEARCH_WORD = re.compile(r"\w+", re.UNICODE)
 
 Row = aiosqlite.Row
-
-
-def utc_now() -> str:
-    """The current time as the ISO 8601 UTC string every timestamp here uses."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def slugify(title: str) -> str:

@@ -4,57 +4,50 @@ from __future__ import annotations
 
 from telegram.ext import (
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
+from bot import commands, keyboards, permissions
 from bot.context import NewsApp
-from bot.handlers import (
-    articles,
-    buttons,
-    comments,
-    errors,
-    inline,
-    moderation,
-    subscriptions,
-)
+from bot.handlers import articles, comments, common, errors, inline, subscriptions
 
 
 def register(app: NewsApp) -> None:
     """Add every handler to the application."""
     # Group 0: commands. CommandHandler answers /cmd and /cmd@ThisBot, never /cmd@OtherBot.
-    commands = {
-        "start": articles.start,
-        "help": articles.show_help,
-        "latest": articles.latest,
-        "article": articles.show_article,
-        "summary": articles.show_summary,
-        "timeline": articles.show_timeline,
-        "search": articles.search,
-        "comments": comments.show_comments,
-        "comment": comments.comment_command,
-        "reply": comments.reply_command,
-        "delete": comments.delete_comment,
-        "cancel": comments.cancel,
-        "hide": moderation.hide_comment,
-        "unhide": moderation.unhide_comment,
-        "ban": moderation.ban_user,
-        "unban": moderation.unban_user,
-        "scope": moderation.set_scope,
-        "subscribe": subscriptions.subscribe,
-        "unsubscribe": subscriptions.unsubscribe,
-    }
-    for name, callback in commands.items():
-        app.add_handler(CommandHandler(name, callback, filters=~filters.UpdateType.EDITED))
+    for command in commands.COMMANDS:
+        app.add_handler(
+            CommandHandler(
+                command.name, commands.guarded(command), filters=~filters.UpdateType.EDITED
+            )
+        )
     # Still group 0, tried after the commands: a command the bot does not know.
     app.add_handler(
         MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, articles.unknown_command)
     )
     # A group upgraded to a supergroup: its discussion follows it to the new chat id.
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, subscriptions.on_migrate))
-    app.add_handler(CallbackQueryHandler(buttons.on_button))
+    # A member promoted, demoted or gone: their moderator rights change at once.
+    app.add_handler(
+        ChatMemberHandler(permissions.note_member_change, ChatMemberHandler.CHAT_MEMBER)
+    )
+    # Buttons, one handler a kind; a press none of them takes is an old or forged button.
+    buttons = {
+        keyboards.OPEN: articles.press_open,
+        keyboards.FULL: articles.press_full_text,
+        keyboards.TIMELINE: articles.press_timeline,
+        keyboards.COMMENTS: comments.press_comments,
+        keyboards.PAGE: comments.press_comments,
+        keyboards.WRITE: comments.press_comment,
+        keyboards.REPLY: comments.press_reply,
+    }
+    for action, callback in buttons.items():
+        app.add_handler(CallbackQueryHandler(callback, pattern=keyboards.pattern(action)))
+    app.add_handler(CallbackQueryHandler(common.stale_button))
     app.add_handler(InlineQueryHandler(inline.answer_inline))
     # Plain text: the awaited comment, a reply to a card or comment, or a hint.
     app.add_handler(

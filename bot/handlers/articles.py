@@ -1,4 +1,4 @@
-"""Reading commands: /start /help /latest /article /summary /timeline /search, and buttons."""
+"""Reading commands: /start /latest /article /summary /timeline /search, and buttons."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bot.handlers.common import (
     find_article,
     in_group,
     parse_int,
+    pressed,
     reply,
 )
 from storage.models import Article
@@ -21,54 +22,6 @@ LATEST_DEFAULT = 5
 LATEST_MAX = 20
 SEARCH_LIMIT = 8
 TOPIC_EVENTS = 40
-
-# (command, arguments, what it does, example); the menus and /help are built from these.
-COMMANDS: list[tuple[str, str, str, str]] = [
-    ("start", "", "welcome, or open an article from a link", "/start"),
-    ("help", "", "what the bot does, with examples", "/help"),
-    ("latest", "[N]", "the newest articles", "/latest 5"),
-    ("article", "ID_OR_SLUG", "an article's card with its buttons", "/article 1"),
-    ("summary", "ID", "an article's summary", "/summary 1"),
-    ("timeline", "ID_OR_TOPIC", "dated events of an article or a topic", "/timeline china"),
-    ("comments", "ID [PAGE]", "read an article's comments", "/comments 1 2"),
-    ("comment", "ID TEXT", "post a comment", "/comment 1 Well reported."),
-    ("reply", "CID TEXT", "reply to a comment", "/reply 3 I agree."),
-    ("delete", "CID", "delete your own comment", "/delete 3"),
-    ("search", "WORDS", "search articles and comments", "/search missile drills"),
-    ("subscribe", "", "get new articles in this chat", "/subscribe"),
-    ("unsubscribe", "", "stop getting new articles", "/unsubscribe"),
-    ("cancel", "", "stop writing a comment", "/cancel"),
-]
-# Moderation, for the ids in ADMIN_IDS anywhere and a group's admins in their group.
-MODERATOR_COMMANDS: list[tuple[str, str, str, str]] = [
-    ("hide", "CID", "hide a comment", "/hide 3"),
-    ("unhide", "CID", "show a hidden comment again", "/unhide 3"),
-    ("ban", "[USER_ID]", "ban a user from commenting (reply to them)", "/ban 12345"),
-    ("unban", "USER_ID", "let a banned user comment again", "/unban 12345"),
-    ("scope", "public|group", "who sees this group's new comments", "/scope public"),
-]
-
-
-def help_text() -> str:
-    """Every command with its arguments and an example."""
-    lines = [
-        "<b>newsbot</b> serves the news desk's articles: each one's summary, the timeline "
-        "of the events it reports, and its comment section.",
-        "",
-    ]
-    for name, args, does, example in COMMANDS:
-        usage = f"/{name} {args}".rstrip()
-        lines.append(f"{render.esc(usage)} — {does}. <code>{render.esc(example)}</code>")
-    lines += ["", "<b>Moderators</b>"]
-    for name, args, does, example in MODERATOR_COMMANDS:
-        usage = f"/{name} {args}".rstrip()
-        lines.append(f"{render.esc(usage)} — {does}. <code>{render.esc(example)}</code>")
-    lines += [
-        "",
-        "You can also reply to an article card or a comment to comment on it, and type "
-        "@ and the bot's name in any chat to share an article.",
-    ]
-    return "\n".join(lines)
 
 
 async def send_article_card(update: Update, context: NewsContext, article: Article) -> None:
@@ -104,11 +57,6 @@ async def start(update: Update, context: NewsContext) -> None:
         "Try /latest for the newest articles, /search WORDS to find one, or /help for "
         "every command.",
     )
-
-
-async def show_help(update: Update, context: NewsContext) -> None:
-    """List every command with an example."""
-    await reply(update, help_text())
 
 
 async def latest(update: Update, context: NewsContext) -> None:
@@ -228,6 +176,38 @@ async def unknown_command(update: Update, context: NewsContext) -> None:
     if (addressee and not mine) or (in_group(update) and not mine):
         return
     await reply(update, "I don't know that command. /help lists what I can do.")
+
+
+async def _pressed_article(update: Update, context: NewsContext) -> Article | None:
+    """The article a pressed button names (the press answered), or None if it is gone."""
+    data = await pressed(update)
+    query = update.callback_query
+    if data is None or query is None:
+        return None
+    article = await context.store.article(data.args[0], chat_id_of(update))
+    if article is None:
+        await query.answer("That article is no longer available.")
+        return None
+    await query.answer()
+    return article
+
+
+async def press_open(update: Update, context: NewsContext) -> None:
+    """The Open button of a list: the article's card."""
+    if article := await _pressed_article(update, context):
+        await send_article_card(update, context, article)
+
+
+async def press_full_text(update: Update, context: NewsContext) -> None:
+    """The Full text button of a card: the article's text."""
+    if article := await _pressed_article(update, context):
+        await reply(update, render.full_text(article))
+
+
+async def press_timeline(update: Update, context: NewsContext) -> None:
+    """The Timeline button of a card: the article's dated events."""
+    if article := await _pressed_article(update, context):
+        await send_timeline(update, context, article)
 
 
 async def edit_or_ignore(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:

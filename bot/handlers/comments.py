@@ -12,7 +12,6 @@ Ways to comment, all ending in ``post_comment``:
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,19 +21,25 @@ from telegram.constants import ChatType
 from bot import keyboards, render
 from bot.context import NewsContext
 from bot.handlers.articles import edit_or_ignore
-from bot.handlers.common import argument_text, chat_id_of, find_article, in_group, parse_int, reply
+from bot.handlers.common import (
+    argument_text,
+    chat_id_of,
+    find_article,
+    in_group,
+    parse_int,
+    pressed,
+    reply,
+)
+from storage.clock import utc_now
+from storage.commenting import Reason, Refusal, check_edit, check_new
 from storage.errors import NotFound
 from storage.models import Comment, Visibility
 from storage.text import clean_body, clean_line
 
 WAITING_FOR_COMMENT = "waiting_for_comment"
 PROMPT_TIMEOUT = 10 * 60
-RATE_WINDOW = 60
-DUPLICATE_WINDOW = 60
-BANNED = {
-    "everywhere": "You are banned from commenting.",
-    "here": "You are banned from commenting in this group.",
-}
+BANNED_EVERYWHERE = "You are banned from commenting."
+BANNED_HERE = "You are banned from commenting in this group."
 _COMMAND_PREFIX = re.compile(r"^/(comment|reply)(@\w+)?\s+\S+\s*", re.IGNORECASE)
 
 
@@ -45,11 +50,6 @@ class Pending:
     article_id: int
     parent_id: int | None
     since: float
-
-
-def iso(seconds: float) -> str:
-    """Seconds since the epoch as the store's UTC timestamp format."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def display_name(user: User) -> str:
@@ -97,6 +97,13 @@ async def send_comment_page(
         await edit_or_ignore(update, parts[0], markup)
     else:
         await reply(update, parts, markup)
+
+
+async def press_comments(update: Update, context: NewsContext) -> None:
+    """Comments (N) under a card sends a page; Prev / Next turn the page in place."""
+    if data := await pressed(update):
+        edit = data.action == keyboards.PAGE
+        await send_comment_page(update, context, data.args[0], data.args[1], edit=edit)
 
 
 async def show_comments(update: Update, context: NewsContext) -> None:
@@ -223,6 +230,18 @@ async def ask_for_reply(update: Update, context: NewsContext, comment_id: int) -
         await ask_for_comment(update, context, parent.article_id, parent_id=parent.id)
 
 
+async def press_comment(update: Update, context: NewsContext) -> None:
+    """The Comment button of a card: ask for the comment's text."""
+    if data := await pressed(update):
+        await ask_for_comment(update, context, data.args[0])
+
+
+async def press_reply(update: Update, context: NewsContext) -> None:
+    """The Reply button under a comment: ask for the reply's text."""
+    if data := await pressed(update):
+        await ask_for_reply(update, context, comment_id=data.args[0])
+
+
 async def cancel(update: Update, context: NewsContext) -> None:
     """``/cancel``: stop waiting for a comment's text."""
     chat_id = chat_id_of(update)
@@ -287,32 +306,39 @@ def _reply_target(message: Message, bot_id: int) -> keyboards.ButtonData | None:
     return keyboards.reply_target(message.reply_to_message.reply_markup)
 
 
-async def _refusal(
-    context: NewsContext, article_id: int, user: User, chat_id: int, body: str
-) -> str | None:
-    """Why this comment cannot be posted in this chat, or None when it can."""
-    settings = context.settings
-    if not body:
-        return "An empty comment was not posted. Write some text."
-    if len(body) > settings.comment_max_length:
-        return (
-            f"Your comment is {len(body)} characters; the limit is "
-            f"{settings.comment_max_length}. Shorten it and send it again."
-        )
-    ban = await context.store.ban_of(user.id, chat_id)
-    if ban is not None:
-        return BANNED[ban]
-    now = context.now()
-    recent = await context.store.recent_comment_count(user.id, iso(now - RATE_WINDOW))
-    if recent >= settings.comment_rate_per_minute:
-        return (
-            f"Slow down: at most {settings.comment_rate_per_minute} comments a minute. "
-            "Try again in a minute."
-        )
-    since = iso(now - DUPLICATE_WINDOW)
-    if await context.store.is_duplicate(user.id, article_id, body, since, chat_id):
-        return "You just posted that same comment here."
-    return None
+def refusal_text(refusal: Refusal) -> str:
+    """A refused new comment, in words."""
+    match refusal.reason:
+        case Reason.EMPTY:
+            return "An empty comment was not posted. Write some text."
+        case Reason.TOO_LONG:
+            return (
+                f"Your comment is {refusal.length} characters; the limit is "
+                f"{refusal.limit}. Shorten it and send it again."
+            )
+        case Reason.BANNED_EVERYWHERE:
+            return BANNED_EVERYWHERE
+        case Reason.BANNED_HERE:
+            return BANNED_HERE
+        case Reason.TOO_FAST:
+            return f"Slow down: at most {refusal.limit} comments a minute. Try again in a minute."
+        case Reason.DUPLICATE:
+            return "You just posted that same comment here."
+
+
+def edit_refusal_text(comment_id: int, refusal: Refusal) -> str:
+    """A refused edit, in words."""
+    match refusal.reason:
+        case Reason.EMPTY:
+            return f"Comment #{comment_id} was not changed: it cannot be empty."
+        case Reason.TOO_LONG:
+            return (
+                f"Comment #{comment_id} was not changed: the limit is {refusal.limit} characters."
+            )
+        case Reason.BANNED_EVERYWHERE:
+            return f"Comment #{comment_id} was not changed. {BANNED_EVERYWHERE}"
+        case _:
+            return f"Comment #{comment_id} was not changed. {BANNED_HERE}"
 
 
 async def post_comment(
@@ -336,9 +362,17 @@ async def post_comment(
         await reply(update, "That article is no longer available.")
         return
     body = clean_body(text)
-    refusal = await _refusal(context, article_id, user, chat.id, body)
+    refusal = await check_new(
+        context.store,
+        context.settings.comment_limits,
+        user_id=user.id,
+        chat_id=chat.id,
+        article_id=article_id,
+        body=body,
+        now=context.now(),
+    )
     if refusal is not None:
-        await reply(update, refusal)
+        await reply(update, refusal_text(refusal))
         return
     await context.store.save_user(user.id, display_name(user))
     scope = "group"
@@ -354,7 +388,7 @@ async def post_comment(
         chat_id=chat.id,
         message_id=message.message_id,
         visibility=_visibility_for(update, scope),
-        now=iso(context.now()),
+        now=utc_now(context.now()),
     )
     if not created:
         return
@@ -379,21 +413,17 @@ async def on_edit(update: Update, context: NewsContext) -> None:
     body = clean_body(_COMMAND_PREFIX.sub("", message.text, count=1))
     if body == comment.body:
         return
-    ban = await context.store.ban_of(user.id, message.chat_id)
-    if ban is not None:
-        await reply(update, f"Comment #{comment.id} was not changed. {BANNED[ban]}")
+    refusal = await check_edit(
+        context.store,
+        context.settings.comment_limits,
+        comment=comment,
+        chat_id=message.chat_id,
+        body=body,
+    )
+    if refusal is not None:
+        await reply(update, edit_refusal_text(comment.id, refusal))
         return
-    if not body:
-        await reply(update, f"Comment #{comment.id} was not changed: it cannot be empty.")
-        return
-    if len(body) > context.settings.comment_max_length:
-        await reply(
-            update,
-            f"Comment #{comment.id} was not changed: the limit is "
-            f"{context.settings.comment_max_length} characters.",
-        )
-        return
-    await context.store.edit_comment(comment.id, body, now=iso(context.now()))
+    await context.store.edit_comment(comment.id, body, now=utc_now(context.now()))
     await reply(update, f"✏️ Comment #{comment.id} updated.")
 
 

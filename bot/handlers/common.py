@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 
+from bot import keyboards
 from bot.context import NewsContext
 from storage.models import Article
 
@@ -74,3 +75,19 @@ def parse_int(text: str, *, low: int = 1, high: int = 2**62) -> int | None:
 async def find_article(update: Update, context: NewsContext, id_or_slug: str) -> Article | None:
     """An article by id or slug (ignoring a leading #), with the comments this chat sees."""
     return await context.store.find_article(id_or_slug.strip().lstrip("#"), chat_id_of(update))
+
+
+async def pressed(update: Update) -> keyboards.ButtonData | None:
+    """The decoded button press; a button that is not (or no longer) ours is answered here."""
+    query = update.callback_query
+    if query is None:
+        return None
+    data = keyboards.decode(query.data)
+    if data is None:
+        await query.answer("This button is no longer valid.")
+    return data
+
+
+async def stale_button(update: Update, context: NewsContext) -> None:
+    """A press no button handler took: an old or forged button gets a short answer."""
+    await pressed(update)

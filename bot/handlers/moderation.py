@@ -1,9 +1,9 @@
 """Moderation: /hide /unhide /ban /unban /scope, and who may use them.
 
-Moderators are the ids in ADMIN_IDS, everywhere, and a group's own admins in
-that group (asked with getChatMember and remembered for ``ADMIN_CACHE_SECONDS``).
-A group's admins moderate what was posted in their group, and their bans keep a
-user from commenting there; a ban by ADMIN_IDS holds everywhere.
+Who is a moderator is decided in ``bot.permissions``; ``bot.commands`` lets only
+moderators reach these handlers. A group's admins moderate what was posted in
+their group, and their bans keep a user from commenting there; a ban by ADMIN_IDS
+holds everywhere.
 """
 
 from __future__ import annotations
@@ -11,57 +11,24 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import TelegramError
 
 from bot import keyboards
 from bot.context import NewsContext
 from bot.handlers.common import argument_text, chat_id_of, in_group, parse_int, reply
+from bot.permissions import Role, may_be_banned, role_of
 from storage.models import Comment, CommentStatus
 
-ADMIN_CACHE_SECONDS = 5 * 60
 
-
-async def is_group_admin(context: NewsContext, chat_id: int, user_id: int) -> bool:
-    """Whether the user administers the group (cached for a few minutes)."""
-    cache = context.bot_data.admin_cache
-    now = context.now()
-    cached = cache.get((chat_id, user_id))
-    if cached is not None and now - cached[1] < ADMIN_CACHE_SECONDS:
-        return cached[0]
-    try:
-        member = await context.bot.get_chat_member(chat_id, user_id)
-    except TelegramError:
-        return False
-    admin = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
-    cache[(chat_id, user_id)] = (admin, now)
-    return admin
-
-
-async def _moderator(update: Update, context: NewsContext) -> str | None:
-    """'global' for ADMIN_IDS, 'group' for this group's admins, None for everyone else."""
-    user = update.effective_user
-    chat = update.effective_chat
-    if user is None or chat is None:
-        return None
-    if user.id in context.settings.admin_ids:
-        return "global"
-    if chat.type != ChatType.PRIVATE and await is_group_admin(context, chat.id, user.id):
-        return "group"
-    return None
-
-
-def _within_reach(role: str, comment: Comment, chat_id: int | None) -> bool:
+def _within_reach(role: Role, comment: Comment, chat_id: int | None) -> bool:
     return role == "global" or comment.chat_id == chat_id
 
 
 async def _set_status(
     update: Update, context: NewsContext, status: CommentStatus, action: str
 ) -> None:
-    role = await _moderator(update, context)
+    role = await role_of(update, context)
     user = update.effective_user
-    if role is None or user is None:
-        await reply(update, "Only moderators can do that.")
+    if role is None or user is None:  # the registry lets moderators only this far
         return
     comment_id = parse_int(argument_text(update))
     if comment_id is None:
@@ -119,10 +86,9 @@ async def _ban_target(update: Update, context: NewsContext) -> tuple[int, str] |
 
 async def _set_ban(update: Update, context: NewsContext, banned: bool) -> None:
     action = "ban" if banned else "unban"
-    role = await _moderator(update, context)
+    role = await role_of(update, context)
     actor = update.effective_user
-    if role is None or actor is None:
-        await reply(update, "Only moderators can do that.")
+    if role is None or actor is None:  # the registry lets moderators only this far
         return
     target = await _ban_target(update, context)
     if target is None:
@@ -135,11 +101,7 @@ async def _set_ban(update: Update, context: NewsContext, banned: bool) -> None:
     chat = update.effective_chat
     # ADMIN_IDS ban everywhere; a group's admins ban in their group only.
     group_id = chat.id if role == "group" and chat is not None else None
-    if banned and (
-        user_id in context.settings.admin_ids
-        or user_id == actor.id
-        or (group_id is not None and await is_group_admin(context, group_id, user_id))
-    ):
+    if banned and (user_id == actor.id or not await may_be_banned(context, user_id, group_id)):
         await reply(update, "Moderators cannot be banned.")
         return
     await context.store.set_banned(user_id, banned, name, chat_id=group_id)
@@ -174,9 +136,6 @@ async def set_scope(update: Update, context: NewsContext) -> None:
     actor = update.effective_user
     if chat is None or actor is None or not in_group(update):
         await reply(update, "/scope works in groups: it sets who sees the group's comments.")
-        return
-    if await _moderator(update, context) is None:
-        await reply(update, "Only the group's admins can change its comment scope.")
         return
     choice = argument_text(update).lower()
     if choice not in ("public", "group"):

@@ -7,28 +7,16 @@ import logging
 from collections.abc import Sequence
 
 from telegram import Bot, InlineKeyboardMarkup, Update
-from telegram.constants import ChatType
 from telegram.error import ChatMigrated, Forbidden, TelegramError
 
 from bot import keyboards, render
 from bot.context import NewsContext
 from bot.handlers.common import reply
-from bot.handlers.moderation import is_group_admin
 from storage import Store
 
 log = logging.getLogger(__name__)
 
 MAX_PUSHED = 5
-
-
-async def _may_change(update: Update, context: NewsContext) -> bool:
-    chat = update.effective_chat
-    user = update.effective_user
-    if chat is None or user is None:
-        return False
-    if chat.type == ChatType.PRIVATE or user.id in context.settings.admin_ids:
-        return True
-    return await is_group_admin(context, chat.id, user.id)
 
 
 async def subscribe(update: Update, context: NewsContext) -> None:
@@ -44,9 +32,6 @@ async def unsubscribe(update: Update, context: NewsContext) -> None:
 async def _set(update: Update, context: NewsContext, subscribed: bool) -> None:
     chat = update.effective_chat
     if chat is None:
-        return
-    if not await _may_change(update, context):
-        await reply(update, "Only the group's admins can change its subscription.")
         return
     stored = await context.store.save_chat(chat.id, chat.type, chat.title)
     if stored.subscribed == subscribed:

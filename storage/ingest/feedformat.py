@@ -18,6 +18,7 @@ from xml.sax import SAXParseException
 
 import feedparser
 
+from storage.clock import from_struct
 from storage.errors import IngestError
 from storage.ingest.markup import html_to_blocks, html_to_text, text_to_blocks
 from storage.models import Block, ParsedArticle
@@ -183,7 +184,7 @@ def _published(entry: Any) -> str | None:
                 continue
         if isinstance(value, time.struct_time) and 1 <= value.tm_year <= 9999:
             try:
-                return time.strftime("%Y-%m-%dT%H:%M:%SZ", value)
+                return from_struct(value)
             except (ValueError, OverflowError):
                 continue
     return None

@@ -163,7 +163,7 @@ async def test_scope_public_is_for_group_admins(driver: Driver, store: Store) ->
     group = driver.api.group("Open Group", owner=owner)
     driver.api.set_admins(group, owner, owner=owner)
     refused = only_text(await driver.say(group, member, "/scope public"))
-    assert refused == "Only the group's admins can change its comment scope."
+    assert refused == "Only the group's admins can change this chat's settings."
     done = only_text(await driver.say(group, owner, "/scope public"))
     assert done == "From now on, comments posted here are public: every chat sees them."
     calls = await driver.say(group, member, "/comment 1 now everyone sees this")

@@ -6,8 +6,8 @@ import html
 
 import pytest
 
-from bot.app import command_menus, post_init
-from bot.handlers.articles import help_text
+from bot.app import post_init
+from bot.commands import command_menus, help_text
 from bot.offline import OfflineBotAPI, parse_html
 from storage import Store
 from storage.models import Block, ParsedArticle, TimelineEvent

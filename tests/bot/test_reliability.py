@@ -77,7 +77,7 @@ async def test_only_group_admins_subscribe_a_group(driver: Driver, store: Store)
     group = driver.api.group("G")
     driver.api.set_admins(group, boss)
     refused = only_text(await driver.say(group, member, "/subscribe"))
-    assert refused == "Only the group's admins can change its subscription."
+    assert refused == "Only the group's admins can change this chat's settings."
     assert only_text(await driver.say(group, boss, "/subscribe")).startswith("Subscribed")
     assert await store.subscribed_chats() == [group.id]
     assert only_text(await driver.say(group, boss, "/unsubscribe")) == (
