@@ -12,6 +12,7 @@ from bot.handlers.common import (
     chat_id_of,
     find_article,
     in_group,
+    no_article,
     parse_int,
     pressed,
     reply,
@@ -86,10 +87,7 @@ async def _article_from_args(update: Update, context: NewsContext, usage: str) -
         return None
     article = await find_article(update, context, raw[0])
     if article is None:
-        await reply(
-            update,
-            f"No article “{render.esc(raw[0][:64])}”. Find one with /latest or /search.",
-        )
+        await no_article(update, raw[0])
     return article
 
 
@@ -186,7 +184,7 @@ async def _pressed_article(update: Update, context: NewsContext) -> Article | No
         return None
     article = await context.store.article(data.args[0], chat_id_of(update))
     if article is None:
-        await query.answer("That article is no longer available.")
+        await no_article(update, data.args[0])
         return None
     await query.answer()
     return article

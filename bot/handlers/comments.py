@@ -22,10 +22,12 @@ from bot import keyboards, render
 from bot.context import NewsContext
 from bot.handlers.articles import edit_or_ignore
 from bot.handlers.common import (
+    ARTICLE_GONE,
     argument_text,
     chat_id_of,
     find_article,
     in_group,
+    no_article,
     parse_int,
     pressed,
     reply,
@@ -84,10 +86,7 @@ async def send_comment_page(
     try:
         result = await context.store.comment_page(article_id, page, chat_id_of(update))
     except NotFound:
-        if query:
-            await query.answer("That article is no longer available.")
-        else:
-            await reply(update, f"No article “{article_id}”. Find one with /latest or /search.")
+        await no_article(update, article_id)
         return
     parts = render.comments_text(result, asked=page)
     markup = keyboards.page_buttons(article_id, result.page, result.pages)
@@ -117,10 +116,7 @@ async def show_comments(update: Update, context: NewsContext) -> None:
     if article_id is None:
         article = await find_article(update, context, args[0])
         if article is None:
-            await reply(
-                update,
-                f"No article “{render.esc(args[0][:64])}”. Find one with /latest or /search.",
-            )
+            await no_article(update, args[0])
             return
         article_id = article.id
     page = 1
@@ -148,9 +144,7 @@ async def comment_command(update: Update, context: NewsContext) -> None:
         return
     article = await find_article(update, context, target)
     if article is None:
-        await reply(
-            update, f"No article “{render.esc(target[:64])}”. Find one with /latest or /search."
-        )
+        await no_article(update, target)
         return
     if not text.strip():
         await ask_for_comment(update, context, article.id)
@@ -204,7 +198,7 @@ async def ask_for_comment(
     title = await context.store.article_title(article_id)
     if title is None or chat is None or user is None:
         if query:
-            await query.answer("That article is no longer available.")
+            await query.answer(ARTICLE_GONE)
         return
     if query:
         await query.answer()
@@ -359,7 +353,7 @@ async def post_comment(
         return  # a redelivered update: stored and confirmed the first time
     title = await context.store.article_title(article_id)
     if title is None:
-        await reply(update, "That article is no longer available.")
+        await reply(update, ARTICLE_GONE)
         return
     body = clean_body(text)
     refusal = await check_new(

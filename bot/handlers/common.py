@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 
-from bot import keyboards
+from bot import keyboards, render
 from bot.context import NewsContext
 from storage.models import Article
 
@@ -91,3 +91,15 @@ async def pressed(update: Update) -> keyboards.ButtonData | None:
 async def stale_button(update: Update, context: NewsContext) -> None:
     """A press no button handler took: an old or forged button gets a short answer."""
     await pressed(update)
+
+
+ARTICLE_GONE = "That article is no longer available."
+
+
+async def no_article(update: Update, wanted: str | int) -> None:
+    """Say there is no such article: an answer to a press, else a reply naming what was asked."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(ARTICLE_GONE)
+        return
+    shown = render.esc(str(wanted)[:64])
+    await reply(update, f"No article “{shown}”. Find one with /latest or /search.")
