@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from telegram import (
     BotCommandScopeAllGroupChats,
@@ -13,7 +14,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, ExtBot
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.commands import command_menus
@@ -24,6 +25,7 @@ from bot.handlers.subscriptions import push_articles
 from bot.ordering import MAX_CONCURRENT_UPDATES, ChatOrderedProcessor
 from bot.request import ResilientRequest
 from storage import ImportReport, Store, import_sources, load_bundled_sample
+from storage.text import is_valid, valid_text
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,53 @@ ALLOWED_UPDATES = [
     Update.EDITED_MESSAGE,
     Update.CALLBACK_QUERY,
     Update.INLINE_QUERY,
+    Update.CHAT_MEMBER,  # promotions and demotions: moderator rights follow at once
 ]
+
+
+class NewsApplication(Application[ExtBot[None], NewsContext, Any, Any, BotData, Any]):
+    """The PTB application, which makes every update's text valid before any handler reads it.
+
+    JSON may carry a lone surrogate (``"\\ud800"``), which no encoder accepts: such an
+    update is rebuilt with U+FFFD in its place, whichever way it arrived.
+    """
+
+    async def process_update(self, update: object) -> None:
+        """Handle one update, its text made valid first."""
+        if isinstance(update, Update) and not _valid_update(update):
+            update = Update.de_json(_valid_json(update.to_dict()), self.bot)
+        await super().process_update(update)
+
+
+def _valid_update(update: Update) -> bool:
+    """Whether every text the handlers read from the update can be encoded."""
+    message = update.effective_message
+    texts = [
+        message.text if message else None,
+        message.caption if message else None,
+        update.callback_query.data if update.callback_query else None,
+        update.inline_query.query if update.inline_query else None,
+    ]
+    if message is not None and message.reply_to_message is not None:
+        texts += [message.reply_to_message.text, message.reply_to_message.caption]
+    for user in (update.effective_user, update.effective_sender):
+        if user is not None and hasattr(user, "first_name"):
+            texts += [user.first_name, user.last_name, user.username]
+    for chat in (update.effective_chat, message.sender_chat if message else None):
+        if chat is not None:
+            texts += [chat.title, chat.first_name, chat.last_name, chat.username]
+    return all(is_valid(text) for text in texts if text)
+
+
+def _valid_json(value: Any) -> Any:
+    """The JSON value with every string made valid."""
+    if isinstance(value, str):
+        return valid_text(value)
+    if isinstance(value, dict):
+        return {key: _valid_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_valid_json(item) for item in value]
+    return value
 
 
 def build_application(
@@ -55,6 +103,7 @@ def build_application(
     """
     builder = (
         ApplicationBuilder()
+        .application_class(NewsApplication)
         .token(settings.token or OFFLINE_TOKEN)
         .base_url(settings.base_url)
         .context_types(ContextTypes(context=NewsContext, bot_data=BotData))

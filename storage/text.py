@@ -13,6 +13,19 @@ import re
 # byte order mark, and lone surrogates (which cannot even be encoded as UTF-8).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff\ud800-\udfff]")
 _LINE_BREAKS = re.compile(r"\r\n|[\r\u2028\u2029\x0b\x0c\x85]")
+# A decoded string holds a surrogate only if its source had a lone one (JSON allows it).
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def is_valid(text: str) -> bool:
+    """Whether the text can be encoded (it holds no lone surrogate)."""
+    return text.isascii() or _SURROGATE.search(text) is None
+
+
+def valid_text(text: str) -> str:
+    """The text with each lone surrogate replaced by U+FFFD, so it can be encoded."""
+    return text if is_valid(text) else _SURROGATE.sub(REPLACEMENT, text)
 
 
 def clean_line(text: str) -> str:

@@ -127,3 +127,22 @@ async def test_a_stream_of_odd_input_never_breaks_the_bot(driver: Driver, store:
         ("ok",)
     ]
     assert list(await store.db.execute_fetchall("PRAGMA foreign_key_check")) == []
+
+
+async def test_lone_surrogates_in_an_update_are_replaced_before_any_handler_reads_them(
+    driver: Driver, store: Store
+) -> None:
+    # JSON may escape a lone surrogate ("\ud800"); Python then holds a str no encoder takes.
+    alice = driver.api.user("Alice")
+    chat = driver.api.private_chat(alice)
+    for command in ("/search", "/article", "/comments", "/timeline", "/comment 1", "/reply 1"):
+        update = driver.api.send_text(chat, alice, f"{command} ab", queue=False)
+        update["message"]["text"] = f"{command} a\ud800b"
+        update["message"]["from"]["last_name"] = "\udfff"
+        calls = await driver.feed(update)
+        assert calls, command
+        for call in calls:
+            assert "\ud800" not in str(call.params) and "\udfff" not in str(call.params)
+    [comment] = [c for c in await store.all_comments(1) if c.id == 6]
+    assert comment.body == "a\ufffdb"
+    assert comment.author == "Alice \ufffd"
