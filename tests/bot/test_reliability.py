@@ -129,6 +129,7 @@ async def test_real_long_polling_asks_for_our_update_types(
         "edited_message",
         "callback_query",
         "inline_query",
+        "chat_member",
     ]
     assert texts(api.calls_to("sendMessage"))[0].startswith("<b>newsbot</b> serves")
 
