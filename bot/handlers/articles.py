@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram import Update
 
 from bot import keyboards, render
 from bot.context import NewsContext
@@ -206,15 +205,3 @@ async def press_timeline(update: Update, context: NewsContext) -> None:
     """The Timeline button of a card: the article's dated events."""
     if article := await _pressed_article(update, context):
         await send_timeline(update, context, article)
-
-
-async def edit_or_ignore(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:
-    """Edit the pressed message in place; pressing the page it shows changes nothing."""
-    query = update.callback_query
-    if query is None:
-        return
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in str(exc):
-            raise

@@ -20,11 +20,11 @@ from telegram.constants import ChatType
 
 from bot import keyboards, render
 from bot.context import NewsContext
-from bot.handlers.articles import edit_or_ignore
 from bot.handlers.common import (
     ARTICLE_GONE,
     argument_text,
     chat_id_of,
+    edit_or_ignore,
     find_article,
     in_group,
     no_article,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 
 from bot import keyboards, render
 from bot.context import NewsContext
@@ -103,3 +104,15 @@ async def no_article(update: Update, wanted: str | int) -> None:
         return
     shown = render.esc(str(wanted)[:64])
     await reply(update, f"No article “{shown}”. Find one with /latest or /search.")
+
+
+async def edit_or_ignore(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:
+    """Edit the pressed message in place; pressing the page it shows changes nothing."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc):
+            raise
