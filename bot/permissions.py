@@ -1,7 +1,8 @@
 """Who may do what: moderators everywhere, admins of this group, who may change a chat.
 
 Moderators are the ids in ADMIN_IDS, everywhere, and a group's own admins in
-that group. A group's admins are asked with getChatMember; a "yes" is kept for
+that group (also when they post anonymously, as the group itself). A group's
+admins are asked with getChatMember; a "yes" is kept for
 ``ADMIN_CACHE_SECONDS``, a "no" only for ``REFUSAL_CACHE_SECONDS`` (a newly
 promoted admin must not wait), and a ``chat_member`` update (a promotion, a
 demotion, a member leaving) replaces what is kept at once.
@@ -16,6 +17,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from bot.context import NewsContext
+from bot.identity import speaks_for_chat
 
 ADMIN_CACHE_SECONDS = 5 * 60
 REFUSAL_CACHE_SECONDS = 10
@@ -60,6 +62,10 @@ async def role_of(update: Update, context: NewsContext) -> Role | None:
     chat = update.effective_chat
     if user is None or chat is None:
         return None
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None and not update.callback_query:
+        # Only a group's admins can post as the group; a channel is no admin anywhere.
+        return "group" if speaks_for_chat(update) else None
     if is_global_moderator(context, user.id):
         return "global"
     if chat.type != ChatType.PRIVATE and await is_group_admin(context, chat.id, user.id):
@@ -77,7 +83,7 @@ async def may_change_chat(update: Update, context: NewsContext) -> bool:
 
 async def may_be_banned(context: NewsContext, user_id: int, chat_id: int | None) -> bool:
     """Whether a ban may fall on the user: never on a moderator (asked afresh in a group)."""
-    if is_global_moderator(context, user_id):
+    if is_global_moderator(context, user_id) or user_id == chat_id:
         return False
     return chat_id is None or not await is_group_admin(context, chat_id, user_id, fresh=True)
 

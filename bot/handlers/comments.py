@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import ForceReply, Message, Update, User
+from telegram import ForceReply, Message, Update
 from telegram.constants import ChatType
 
 from bot import keyboards, render
@@ -32,11 +32,12 @@ from bot.handlers.common import (
     pressed,
     reply,
 )
+from bot.identity import author_of, display_name
 from storage.clock import utc_now
 from storage.commenting import Reason, Refusal, check_edit, check_new
 from storage.errors import NotFound
 from storage.models import Comment, Visibility
-from storage.text import clean_body, clean_line
+from storage.text import clean_body
 
 WAITING_FOR_COMMENT = "waiting_for_comment"
 PROMPT_TIMEOUT = 10 * 60
@@ -52,14 +53,6 @@ class Pending:
     article_id: int
     parent_id: int | None
     since: float
-
-
-def display_name(user: User) -> str:
-    """A user's name as shown on their comments: full name, else @username."""
-    name = clean_line(user.full_name or "")
-    if not name and user.username:
-        name = f"@{user.username}"
-    return name[:64] or f"user {user.id}"
 
 
 def _pending(context: NewsContext) -> dict[int, Pending]:
@@ -345,8 +338,8 @@ async def post_comment(
     """Check, store and confirm a comment; the store commits before the confirmation."""
     message = update.effective_message
     chat = update.effective_chat
-    user = update.effective_user
-    if message is None or chat is None or user is None:
+    author = author_of(update)
+    if message is None or chat is None or author is None:
         return
     already = await context.store.comment_by_message(chat.id, message.message_id)
     if already is not None:
@@ -359,7 +352,7 @@ async def post_comment(
     refusal = await check_new(
         context.store,
         context.settings.comment_limits,
-        user_id=user.id,
+        user_id=author.id,
         chat_id=chat.id,
         article_id=article_id,
         body=body,
@@ -368,7 +361,7 @@ async def post_comment(
     if refusal is not None:
         await reply(update, refusal_text(refusal))
         return
-    await context.store.save_user(user.id, display_name(user))
+    await context.store.save_user(author.id, author.name)
     scope = "group"
     if in_group(update):
         stored_chat = await context.store.save_chat(chat.id, chat.type, chat.title)
@@ -377,8 +370,8 @@ async def post_comment(
         article_id=article_id,
         parent_id=parent_id,
         body=body,
-        author=display_name(user),
-        user_id=user.id,
+        author=author.name,
+        user_id=author.id,
         chat_id=chat.id,
         message_id=message.message_id,
         visibility=_visibility_for(update, scope),
@@ -398,11 +391,11 @@ async def post_comment(
 async def on_edit(update: Update, context: NewsContext) -> None:
     """Editing the Telegram message a comment came from edits the comment."""
     message = update.edited_message
-    user = update.effective_user
-    if message is None or user is None or message.text is None:
+    author = author_of(update)
+    if message is None or author is None or message.text is None:
         return
     comment = await context.store.comment_by_message(message.chat_id, message.message_id)
-    if comment is None or comment.user_id != user.id or comment.status != "visible":
+    if comment is None or comment.user_id != author.id or comment.status != "visible":
         return
     body = clean_body(_COMMAND_PREFIX.sub("", message.text, count=1))
     if body == comment.body:
@@ -423,16 +416,16 @@ async def on_edit(update: Update, context: NewsContext) -> None:
 
 async def delete_comment(update: Update, context: NewsContext) -> None:
     """``/delete CID``: an author deletes their own comment (replies stay, under a placeholder)."""
-    user = update.effective_user
+    author = author_of(update)
     comment_id = parse_int(argument_text(update))
-    if comment_id is None or user is None:
+    if comment_id is None or author is None:
         await reply(update, "Usage: /delete CID, e.g. /delete 3 (your own comments only).")
         return
     comment = await context.store.comment(comment_id)
     if comment is None or not context.store.visible_in(comment, chat_id_of(update)):
         await reply(update, f"No comment #{comment_id} here.")
         return
-    if comment.user_id != user.id:
+    if comment.user_id != author.id:
         await reply(update, f"Comment #{comment_id} is not yours; you can delete only your own.")
         return
     await context.store.set_comment_status(comment.id, "deleted")

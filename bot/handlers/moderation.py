@@ -15,6 +15,7 @@ from telegram import Update
 from bot import keyboards
 from bot.context import NewsContext
 from bot.handlers.common import argument_text, chat_id_of, in_group, parse_int, reply
+from bot.identity import author_of, author_of_message
 from bot.permissions import Role, may_be_banned, role_of
 from storage.models import Comment, CommentStatus
 
@@ -27,7 +28,7 @@ async def _set_status(
     update: Update, context: NewsContext, status: CommentStatus, action: str
 ) -> None:
     role = await role_of(update, context)
-    user = update.effective_user
+    user = author_of(update)
     if role is None or user is None:  # the registry lets moderators only this far
         return
     comment_id = parse_int(argument_text(update))
@@ -70,9 +71,10 @@ async def _ban_target(update: Update, context: NewsContext) -> tuple[int, str] |
         return (user_id, "") if user_id is not None else None
     message = update.effective_message
     replied = message.reply_to_message if message else None
-    if replied is None or replied.from_user is None:
+    author = author_of_message(replied) if replied is not None else None
+    if replied is None or author is None:
         return None
-    if replied.from_user.id == context.bot.id:
+    if author.id == context.bot.id:
         # A reply to the bot's comment confirmation: the comment's author.
         target = keyboards.reply_target(replied.reply_markup)
         if target is None or target.action != keyboards.REPLY:
@@ -81,13 +83,13 @@ async def _ban_target(update: Update, context: NewsContext) -> tuple[int, str] |
         if comment is None or comment.user_id is None:
             return None
         return comment.user_id, comment.author
-    return replied.from_user.id, replied.from_user.full_name
+    return author.id, author.name
 
 
 async def _set_ban(update: Update, context: NewsContext, banned: bool) -> None:
     action = "ban" if banned else "unban"
     role = await role_of(update, context)
-    actor = update.effective_user
+    actor = author_of(update)
     if role is None or actor is None:  # the registry lets moderators only this far
         return
     target = await _ban_target(update, context)
@@ -133,7 +135,7 @@ async def unban_user(update: Update, context: NewsContext) -> None:
 async def set_scope(update: Update, context: NewsContext) -> None:
     """``/scope public|group``: whether this group's new comments are seen everywhere."""
     chat = update.effective_chat
-    actor = update.effective_user
+    actor = author_of(update)
     if chat is None or actor is None or not in_group(update):
         await reply(update, "/scope works in groups: it sets who sees the group's comments.")
         return
