@@ -49,10 +49,10 @@ from bot.offline import (
     OfflineChat,
     OfflineRequest,
     OfflineUser,
-    format_message,
     parse_html,
     utf16_len,
 )
+from bot.terminal import format_message
 
 App = Application[Any, Any, Any, Any, Any, Any]
 Context = ContextTypes.DEFAULT_TYPE
