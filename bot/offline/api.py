@@ -1,7 +1,8 @@
 """``OfflineBotAPI``: the stand-in's server, put together from its parts.
 
 Each Bot API method it implements is listed in ``METHODS`` with the mixin that answers it;
-any other method is answered 404 Not Found and listed by ``unknown_calls``.
+any other method is answered 404 Not Found, as Telegram answers it, and listed by
+``unknown_calls``; tests call ``check_methods_known`` so that such a call fails them.
 """
 
 from __future__ import annotations
@@ -66,6 +67,21 @@ class OfflineBotAPI(
     def unknown_calls(self) -> list[ApiCall]:
         """Calls of methods this stand-in does not implement (answered 404 Not Found)."""
         return [call for call in self.calls if call.method.lower() not in _BY_LOWER_NAME]
+
+    def check_methods_known(self) -> None:
+        """Raise ``AssertionError`` if the bot called a method this stand-in does not implement.
+
+        Telegram would have answered those calls; here they got a 404, so whatever the bot
+        did next was not what it would do against Telegram. The test fixtures call this after
+        every test; ``newsbot chat`` only shows the 404.
+        """
+        unknown = sorted({call.method for call in self.unknown_calls})
+        if unknown:
+            raise AssertionError(
+                "the bot called Bot API methods the offline API does not implement: "
+                + ", ".join(unknown)
+                + " (add them to bot/offline/methods/)"
+            )
 
     async def dispatch(self, method: str, params: JSON) -> tuple[int, JSON]:
         """Answer one Bot API call: (HTTP status, envelope). Records it in ``calls``.

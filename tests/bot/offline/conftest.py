@@ -1,4 +1,7 @@
-"""A tiny bot on the offline Bot API, and the fixtures the stand-in's own tests share."""
+"""A tiny bot on the offline Bot API, and the fixtures the stand-in's own tests share.
+
+``api`` is the shared fixture of tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -92,12 +95,6 @@ def build_app(api: OfflineBotAPI) -> App:
     app.add_handler(CallbackQueryHandler(show_choice))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
     return app
-
-
-@pytest.fixture
-def api() -> OfflineBotAPI:
-    """A fresh offline Bot API."""
-    return OfflineBotAPI(username="NewsTestBot")
 
 
 @pytest.fixture
