@@ -19,8 +19,9 @@ users. Error texts are Telegram's own where they are known (the HTML parser foll
 
 Error answers follow the Bot API server: 400 "Bad Request: ...", 403 "Forbidden: ...",
 404 for unknown methods, 409 "Conflict: ...", and 429 with ``parameters.retry_after`` when a
-test plants one with ``fail_next``. PTB 22's ``BadRequest`` shows the description with the
-first letter capitalised and the rest lower-cased (``str.capitalize``).
+test plants one with ``fail_next`` or the flood limits are on (``rate_limits``). PTB 22's
+``BadRequest`` shows the description with the first letter capitalised and the rest
+lower-cased (``str.capitalize``).
 
 The package, one job a module:
 
@@ -31,7 +32,8 @@ The package, one job a module:
     users.py       acting as Telegram's users (send_text, press_button, ...)
     methods/       the Bot API methods by kind: messages, callbacks, inline, chats,
                    commands, updates (getUpdates and webhooks)
-    faults.py      fault planting: fail_next, hold/release, latency
+    faults.py      fault planting: fail_next, drop_after_delivery, hold/release, redeliver
+    limits.py      Telegram's flood limits (429 with retry_after), when asked for
     api.py         OfflineBotAPI: the parts put together, the method table, dispatch
     transport.py   OfflineRequest, the PTB transport
 
@@ -48,6 +50,7 @@ Exceptions raised here::
 from bot.offline.api import METHODS, OfflineBotAPI
 from bot.offline.checks import MAX_TEXT_LENGTH
 from bot.offline.entities import EntityParseError, find_bot_commands, parse_html, utf16_len
+from bot.offline.limits import RateLimits
 from bot.offline.methods.callbacks import QUERY_TOO_OLD
 from bot.offline.methods.messages import NOT_MODIFIED
 from bot.offline.methods.updates import POLL_TERMINATED, WEBHOOK_ACTIVE
@@ -79,6 +82,7 @@ __all__ = [
     "OfflineChat",
     "OfflineRequest",
     "OfflineUser",
+    "RateLimits",
     "UserRef",
     "bad_request",
     "find_bot_commands",

@@ -86,23 +86,33 @@ class OfflineBotAPI(
     async def dispatch(self, method: str, params: JSON) -> tuple[int, JSON]:
         """Answer one Bot API call: (HTTP status, envelope). Records it in ``calls``.
 
-        Raises ``telegram.error.NetworkError`` for a planted network failure.
+        Raises ``telegram.error.NetworkError`` (or ``TimedOut``) for a planted network fault.
         """
         call = ApiCall(method, decode_params(params))
         self.calls.append(call)
         self._arrival.set()
-        planted = await self._planted(call)
-        if planted is not None:
-            return planted
-        handler = _BY_LOWER_NAME.get(method.lower())
+        fault = await self._fault_for(call)
+        if fault is not None and fault.drop is None:
+            return self._fail_before(call, fault)
+        status, body = await self._answer(call)
+        if fault is not None:
+            self._lose_answer(call, fault)
+        return status, body
+
+    async def _answer(self, call: ApiCall) -> tuple[int, JSON]:
+        handler = _BY_LOWER_NAME.get(call.method.lower())
         try:
             if handler is None:
                 raise ApiError(404, "Not Found")
+            flood = self._flood_wait(call)
+            if flood is not None:
+                raise flood
             result = await handler(self, call.params)
         except ApiError as error:
             call.error = error
             self._notify(call)
             return error.error_code, error.to_dict()
         call.result = clone(result)
+        self._count_sent(call)
         self._notify(call)
         return 200, {"ok": True, "result": result}

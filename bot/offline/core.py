@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.offline.checks import formatted
+from bot.offline.limits import RateLimits
 from bot.offline.state import (
     JSON,
     ApiCall,
@@ -46,9 +47,11 @@ class ApiCore:
         token: str | None = None,
         clock: Callable[[], float] = time.time,
         latency: float = 0.0,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         """``latency``: seconds each call waits before it is answered, as a network round
-        trip to Telegram would (for benchmarks and demos of concurrent updates)."""
+        trip to Telegram would (for benchmarks and demos of concurrent updates).
+        ``rate_limits``: enforce Telegram's flood limits (429 past them); off by default."""
         self.bot_user = OfflineUser(bot_id, first_name, username=username, is_bot=True)
         self.privacy_mode = privacy_mode
         self.strict_html = strict_html
@@ -62,7 +65,8 @@ class ApiCore:
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.webhook: JSON | None = None
         self.default_menu_button: JSON = {"type": "commands"}
-        self._updates: list[JSON] = []
+        self._updates: list[JSON] = []  # queued, not yet confirmed by a getUpdates offset
+        self._every_update: dict[int, JSON] = {}  # by update_id, for redeliver()
         self._next_update_id = 1
         self._allowed_updates: list[str] | None = None
         self._poll: Poll | None = None
@@ -78,6 +82,7 @@ class ApiCore:
         self.latency = latency
         self._failures: dict[str, deque[Failure]] = {}
         self._holds: dict[str, asyncio.Event] = {}
+        self.rate_limits = rate_limits
 
     # ---- the call log --------------------------------------------------------------------------
 
@@ -249,8 +254,10 @@ class ApiCore:
     def _queue(self, payload: JSON, queue: bool) -> JSON:
         update = {"update_id": self._next_update_id, **payload}
         self._next_update_id += 1
+        stored = clone(update)
+        self._every_update[update["update_id"]] = stored
         if queue:
-            self._updates.append(clone(update))
+            self._updates.append(stored)
             if self._poll is not None:
                 self._poll.event.set()
         return update

@@ -56,20 +56,23 @@ class ApiCall:
     params: JSON
     result: Any = None
     error: ApiError | None = None
-    network_error: bool = False
+    network_error: bool = False  # the bot got a network error instead of an answer
+    dropped: bool = False  # ... after the call was applied (see drop_after_delivery)
+    rate_limited: bool = False  # answered 429 by the flood limits (see limits.RateLimits)
 
     @property
     def ok(self) -> bool:
-        """Whether the call was answered successfully."""
+        """Whether the bot got a successful answer."""
         return self.error is None and not self.network_error
 
 
 @dataclass
 class Failure:
-    """A failure planted with ``fail_next``: an error answer, or a network error."""
+    """A fault planted for one call (see faults.py)."""
 
-    error: ApiError | None
-    network: bool
+    error: ApiError | None = None  # answered instead of the method's answer; nothing applied
+    connect: bool = False  # a connect error: the call never reached the server
+    drop: str | None = None  # "timeout" or "network": the call is applied, the answer is lost
 
 
 @dataclass

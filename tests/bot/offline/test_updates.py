@@ -81,3 +81,53 @@ async def test_real_polling_picks_up_an_update(
     assert [m["text"] for m in api.sent_messages(dm)] == ["Welcome, Alice!"]
     assert api.calls_to("deleteWebhook"), "the updater's bootstrap clears any webhook"
     assert api.pending_updates() == [], "the final getUpdates confirmed what was processed"
+
+
+async def test_an_update_comes_back_until_a_higher_offset_confirms_it(
+    api: OfflineBotAPI, app: App, alice: OfflineUser, dm: OfflineChat
+) -> None:
+    first = api.send_text(dm, alice, "one")["update_id"]
+    second = api.send_text(dm, alice, "two")["update_id"]
+
+    for offset in (None, 0, first):  # no offset, or one that confirms nothing yet
+        again = await app.bot.get_updates(offset=offset)
+        assert [u.update_id for u in again] == [first, second]
+
+    assert [u.update_id for u in await app.bot.get_updates(offset=first + 1)] == [second]
+    assert [u.update_id for u in await app.bot.get_updates()] == [second], "first is gone"
+    assert await app.bot.get_updates(offset=second + 1) == ()
+    assert await app.bot.get_updates() == ()
+
+
+async def test_a_redelivered_update_keeps_its_id_until_confirmed_again(
+    api: OfflineBotAPI, app: App, alice: OfflineUser, dm: OfflineChat
+) -> None:
+    sent = api.send_text(dm, alice, "hello")
+    (fetched,) = await app.bot.get_updates()
+    assert await app.bot.get_updates(offset=fetched.update_id + 1) == ()
+
+    again = api.redeliver(sent["update_id"])
+
+    assert again == sent
+    for _ in range(2):  # a restarted bot polls from offset 0 and gets it, until it confirms
+        (update,) = await app.bot.get_updates(offset=0)
+        assert update.update_id == sent["update_id"]
+        assert update.message is not None and update.message.text == "hello"
+    assert await app.bot.get_updates(offset=sent["update_id"] + 1) == ()
+    with pytest.raises(LookupError):
+        api.redeliver(sent["update_id"] + 100)
+
+
+async def test_a_redelivered_update_wakes_a_long_poll_and_is_not_doubled(
+    api: OfflineBotAPI, app: App, alice: OfflineUser, dm: OfflineChat
+) -> None:
+    sent = api.send_text(dm, alice, "hello")
+    api.redeliver(sent["update_id"])  # still pending: Telegram would send it once
+    assert [u["update_id"] for u in api.pending_updates()] == [sent["update_id"]]
+    await app.bot.get_updates(offset=sent["update_id"] + 1)
+
+    poll = asyncio.create_task(app.bot.get_updates(timeout=5))
+    await asyncio.sleep(0.01)
+    api.redeliver(sent["update_id"])
+    (update,) = await asyncio.wait_for(poll, 1)
+    assert update.update_id == sent["update_id"]
