@@ -17,20 +17,71 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 from telegram import Update
 
 from bot.app import build_application, open_store
 from bot.config import Settings
-from bot.offline import ApiCall, OfflineBotAPI, OfflineChat, OfflineRequest, format_message
+from bot.offline import ApiCall, OfflineBotAPI, OfflineChat, OfflineRequest
+from bot.offline.entities import utf16_to_index
 from storage import Store
 
 # The keys, as the module's docstring lists them (its paragraphs after the first).
 COMMANDS_HELP = "\n\n".join(__doc__.split("\n\n")[1:]).rstrip() if __doc__ else ""
 PROMPT = "you> "
+
+_MARKS: Final = {"bold": "*", "italic": "_", "code": "`", "strikethrough": "~"}
+
+
+def format_message(message: Mapping[str, Any], *, marks: bool = False) -> str:
+    """A message as terminal text: its plain text, then its inline buttons numbered by row.
+
+    With ``marks``, bold/italic/code/strikethrough are wrapped in ``* _ ` ~`` and text links
+    get their URL in angle brackets after the linked words.
+    """
+    text = str(message.get("text") or message.get("caption") or "")
+    if marks and text:
+        text = _apply_marks(text, message.get("entities", []))
+    lines = [text] if text else []
+    if not text and "forum_topic_created" in message:
+        lines.append(f"(topic created: {message['forum_topic_created'].get('name', '')})")
+    if not text and "new_chat_members" in message:
+        names = ", ".join(m.get("first_name", "") for m in message["new_chat_members"])
+        lines.append(f"({names} joined)")
+    number = 0
+    for row in message.get("reply_markup", {}).get("inline_keyboard", []):
+        cells = []
+        for button in row:
+            number += 1
+            cell = f"[{number}] {button.get('text', '')}"
+            if "url" in button:
+                cell += f" <{button['url']}>"
+            cells.append(cell)
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
+
+
+def _apply_marks(text: str, entities: Iterable[Mapping[str, Any]]) -> str:
+    """Insert simple marks at entity boundaries (UTF-16 offsets)."""
+    index = utf16_to_index(text)
+    inserts: list[tuple[int, int, str]] = []  # (str index, order, mark)
+    last = len(index) - 1
+    for order, entity in enumerate(entities):
+        start = index[min(entity["offset"], last)]
+        end = index[min(entity["offset"] + entity["length"], last)]
+        kind = entity["type"]
+        if kind in _MARKS:
+            inserts.append((start, order, _MARKS[kind]))
+            inserts.append((end, -order, _MARKS[kind]))
+        elif kind == "text_link":
+            inserts.append((end, -order, f" <{entity['url']}>"))
+    result = text
+    for position, _, mark in sorted(inserts, key=lambda item: (item[0], item[1]), reverse=True):
+        result = result[:position] + mark + result[position:]
+    return result
 
 
 class Transcript:

@@ -197,9 +197,11 @@ def feed_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FeedServer]:
 
 
 @pytest.fixture
-def api() -> OfflineBotAPI:
-    """The offline Bot API, with the bot @NewsTestBot."""
-    return OfflineBotAPI(username="NewsTestBot")
+def api() -> Iterator[OfflineBotAPI]:
+    """The offline Bot API, with the bot @NewsTestBot; calling an unknown method fails a test."""
+    offline = OfflineBotAPI(username="NewsTestBot")
+    yield offline
+    offline.check_methods_known()
 
 
 @pytest.fixture
