@@ -35,7 +35,9 @@ The package, one job a module:
     faults.py      fault planting: fail_next, drop_after_delivery, hold/release, redeliver
     limits.py      Telegram's flood limits (429 with retry_after), when asked for
     api.py         OfflineBotAPI: the parts put together, the method table, dispatch
-    transport.py   OfflineRequest, the PTB transport
+    transport.py   OfflineRequest, the PTB transport (in-process)
+    server.py      OfflineServer: the same API over loopback HTTP, for a bot in another
+                   process (TELEGRAM_BASE_URL=http://127.0.0.1:PORT/bot)
 
 Exceptions raised here::
 

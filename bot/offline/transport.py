@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import ODVInput
 from telegram.request import BaseRequest, RequestData
 
 from bot.offline.api import OfflineBotAPI
-from bot.offline.state import JSON
+from bot.offline.state import encode
 
 
 class OfflineRequest(BaseRequest):
@@ -43,13 +41,9 @@ class OfflineRequest(BaseRequest):
         """Answer ``.../bot<token>/<method>`` from the offline API as (status, JSON bytes)."""
         *_, token_segment, endpoint = url.split("/")
         if self.api.token is not None and token_segment != f"bot{self.api.token}":
-            return 401, _encode({"ok": False, "error_code": 401, "description": "Unauthorized"})
+            return 401, encode({"ok": False, "error_code": 401, "description": "Unauthorized"})
         if method != "POST":  # file downloads (Bot.get_file(...).download) are not served
-            return 404, _encode({"ok": False, "error_code": 404, "description": "Not Found"})
+            return 404, encode({"ok": False, "error_code": 404, "description": "Not Found"})
         params = request_data.parameters if request_data is not None else {}
         status, body = await self.api.dispatch(endpoint, params)
-        return status, _encode(body)
-
-
-def _encode(body: JSON) -> bytes:
-    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+        return status, encode(body)

@@ -28,6 +28,11 @@ _OPT_IN_UPDATES: Final = frozenset({"chat_member", "message_reaction", "message_
 class UpdateMethods(ApiCore):
     """Who the bot is, and how it receives updates."""
 
+    @property
+    def polling(self) -> bool:
+        """Whether a getUpdates long poll is waiting for updates."""
+        return self._poll is not None
+
     def pending_updates(self) -> list[JSON]:
         """Updates queued and not yet confirmed by a getUpdates offset."""
         return clone(self._updates)
