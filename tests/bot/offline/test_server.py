@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import os
+import signal
 import socket
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -232,3 +236,51 @@ async def test_a_polling_application_answers_over_http(
 
     assert [m["text"] for m in api.sent_messages(dm)] == ["Welcome, Alice!"]
     assert api.pending_updates() == []
+
+
+async def wait_for_bot_messages(api: OfflineBotAPI, chat: OfflineChat, count: int) -> None:
+    """Wait (up to 30 s) until the bot has sent ``count`` messages to ``chat``."""
+    for _ in range(3000):
+        if len(api.sent_messages(chat)) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the bot sent {len(api.sent_messages(chat))} messages, not {count}")
+
+
+async def test_newsbot_run_in_another_process_answers_and_survives_sigkill(
+    tmp_path: Path, server: OfflineServer, api: OfflineBotAPI, alice: OfflineUser, dm: OfflineChat
+) -> None:
+    api.token = TOKEN
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_BASE_URL": server.base_url,
+        "NEWSBOT_DB": str(tmp_path / "news.sqlite3"),
+        "NO_PROXY": "127.0.0.1",
+    }
+    log = tmp_path / "newsbot.log"
+
+    async def start() -> asyncio.subprocess.Process:
+        with log.open("a") as stderr:
+            return await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", env=env, stdout=stderr, stderr=stderr
+            )
+
+    bot = await start()
+    try:
+        api.send_text(dm, alice, "/start")
+        await wait_for_bot_messages(api, dm, 1)
+        bot.send_signal(signal.SIGKILL)
+        await bot.wait()
+
+        bot = await start()
+        api.send_text(dm, alice, "/help")
+        await wait_for_bot_messages(api, dm, 2)
+    finally:
+        if bot.returncode is None:
+            bot.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(bot.wait(), 30)
+
+    assert bot.returncode == 0, log.read_text()
+    assert api.unknown_calls == [], log.read_text()
+    assert TOKEN not in log.read_text()
