@@ -66,7 +66,7 @@ class ApiCore:
         self.webhook: JSON | None = None
         self.default_menu_button: JSON = {"type": "commands"}
         self._updates: list[JSON] = []  # queued, not yet confirmed by a getUpdates offset
-        self._every_update: dict[int, JSON] = {}  # by update_id, for redeliver()
+        self._every_update: dict[int, JSON] = {}  # every update queued, for redeliver()
         self._next_update_id = 1
         self._allowed_updates: list[str] | None = None
         self._poll: Poll | None = None
@@ -254,10 +254,10 @@ class ApiCore:
     def _queue(self, payload: JSON, queue: bool) -> JSON:
         update = {"update_id": self._next_update_id, **payload}
         self._next_update_id += 1
-        stored = clone(update)
-        self._every_update[update["update_id"]] = stored
         if queue:
+            stored = clone(update)
             self._updates.append(stored)
+            self._every_update[update["update_id"]] = stored
             if self._poll is not None:
                 self._poll.event.set()
         return update

@@ -85,13 +85,16 @@ class FaultPlanting(ApiCore):
     def redeliver(self, update_id: int) -> JSON:
         """Queue an update again, with its own update_id, as Telegram does until confirmed.
 
+        Only updates queued for getUpdates can come again (not those made with
+        ``queue=False``: a test feeding those to the application can feed them twice).
+
         The next getUpdates whose offset does not confirm it returns it again (a restarted
         bot polls from offset 0); a poller already past it confirms it at once, as on
         Telegram. Returns the update, e.g. to feed it to ``Application.process_update`` again.
         """
         update = self._every_update.get(update_id)
         if update is None:
-            raise LookupError(f"no update {update_id}")
+            raise LookupError(f"no update {update_id} was queued for getUpdates")
         if all(pending["update_id"] != update_id for pending in self._updates):
             self._updates.append(update)
             self._updates.sort(key=lambda pending: int(pending["update_id"]))
