@@ -49,9 +49,16 @@ class ApiCore:
         latency: float = 0.0,
         rate_limits: RateLimits | None = None,
     ) -> None:
-        """``latency``: seconds each call waits before it is answered, as a network round
+        """A server with no users or chats yet; the bot is ``bot_id``/``username``.
+
+        ``privacy_mode``: groups deliver only what Telegram delivers to a bot in privacy mode.
+        ``strict_html``: refuse a bare '&' in HTML that Telegram would show literally.
+        ``token``: answer 401 to any other token (None accepts every token).
+        ``clock``: the time messages are dated with and flood limits are counted by.
+        ``latency``: seconds each call waits before it is answered, as a network round
         trip to Telegram would (for benchmarks and demos of concurrent updates).
-        ``rate_limits``: enforce Telegram's flood limits (429 past them); off by default."""
+        ``rate_limits``: enforce Telegram's flood limits (429 past them); off by default.
+        """
         self.bot_user = OfflineUser(bot_id, first_name, username=username, is_bot=True)
         self.privacy_mode = privacy_mode
         self.strict_html = strict_html
