@@ -192,6 +192,7 @@ class Comment:
     status: CommentStatus
     depth: int = 0
     import_key: str | None = None  # what recognises it on re-import (see Store)
+    seen_in: int | None = None  # where it is seen: see storage.visibility
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """The one place that speaks SQL: every query the bot and the CLI make.
 
 Methods return the dataclasses of ``storage.models``, never rows. Who may see
-a comment is decided here, once: a comment is shown in a chat when it is
-visible and either public or posted in that chat.
+a comment is the rule of ``storage.visibility``: every query here that shows,
+counts or finds comments uses its SQL fragments.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any, Literal
 import aiosqlite
 
 from storage import db as dbmod
+from storage import visibility as rule
 from storage.clock import utc_now
 from storage.errors import NotFound, StorageError
 from storage.models import (
@@ -156,34 +157,18 @@ def _comment(row: Row, depth: int = 0) -> Comment:
         status=row["status"],
         depth=depth,
         import_key=row["import_key"],
-    )
-
-
-def _reaches(row: Row, chat_id: int | None) -> bool:
-    """Whether a comment belongs to the chat's view at all (public or posted there)."""
-    return bool(
-        row["visibility"] == "public" or (chat_id is not None and row["chat_id"] == chat_id)
+        seen_in=row["seen_in"],
     )
 
 
 _COMMENT_COLUMNS = (
     "id, article_id, parent_id, root_id, seq, author, user_id, origin, chat_id, message_id, "
-    "visibility, body, created_at, edited_at, status, import_key"
+    "visibility, body, created_at, edited_at, status, import_key, seen_in"
 )
-# A comment a chat sees as itself, or as a placeholder that keeps its thread readable.
-_SEEN_BY_CHAT = """
-    (c.visibility = 'public' OR c.chat_id IS :chat)
-    AND (c.status = 'visible' OR EXISTS (
-        SELECT 1 FROM comments r
-        WHERE r.root_id = c.root_id AND r.id > c.id AND r.status = 'visible'
-          AND (r.visibility = 'public' OR r.chat_id IS :chat)))
-"""
-
-
-# Public visible comments are counted by triggers; a group adds its own on the fly.
-_VISIBLE_COUNT = """
+# What every chat counts is kept by triggers; a group adds its own on the fly.
+_VISIBLE_COUNT = f"""
     a.comment_count + (SELECT count(*) FROM comments g WHERE g.article_id = a.id
-        AND g.chat_id = :chat AND g.visibility = 'group' AND g.status = 'visible')
+        AND {rule.counted_only_here("g")})
 """
 # An article with its tags (position, name) and the comments a chat (:chat) may see.
 _ARTICLE_SELECT = f"""
@@ -360,8 +345,8 @@ class Store:
         now = utc_now()
         await db.executemany(
             "INSERT INTO comments (article_id, seq, author, user_id, origin, chat_id, "
-            "message_id, visibility, body, created_at, edited_at, status, import_key) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "message_id, visibility, body, created_at, edited_at, status, import_key, "
+            "seen_in) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     article_id,
@@ -377,6 +362,7 @@ class Store:
                     c.edited_at,
                     c.status,
                     key,
+                    rule.audience(c.visibility, c.chat_id),
                 )
                 for seq, (c, key) in enumerate(
                     zip(comments, _import_keys(comments), strict=True), 1
@@ -474,14 +460,16 @@ class Store:
         """Insert one comment, threading it under its parent. Call inside a transaction."""
         root_id: int | None = None
         seq: int | None = None
+        seen_in = rule.audience(visibility, chat_id)
         if parent_id is not None:
             parent = await self._one(
-                "SELECT root_id FROM comments WHERE id = ? AND article_id = ?",
+                "SELECT root_id, seen_in FROM comments WHERE id = ? AND article_id = ?",
                 (parent_id, article_id),
             )
             if parent is None:
                 raise NotFound(f"comment {parent_id} is not a comment on article {article_id}")
             root_id = parent["root_id"]
+            seen_in = rule.audience(visibility, chat_id, parent["seen_in"])
         else:
             row = await self._one(
                 "UPDATE articles SET next_seq = next_seq + 1 WHERE id = ? RETURNING next_seq",
@@ -497,7 +485,7 @@ class Store:
         cursor = await db.execute(
             "INSERT INTO comments (id, article_id, parent_id, root_id, seq, author, user_id, "
             "origin, chat_id, message_id, visibility, body, created_at, edited_at, status, "
-            "import_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "import_key, seen_in) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 wanted_id,
                 article_id,
@@ -515,6 +503,7 @@ class Store:
                 edited_at,
                 status,
                 import_key,
+                seen_in,
             ),
         )
         comment_id = cursor.lastrowid
@@ -544,14 +533,14 @@ class Store:
     async def article(self, article_id: int, chat_id: int | None = None) -> Article | None:
         """The article with this id, or None; ``comment_count`` as ``chat_id`` sees it."""
         row = await self._one(
-            f"{_ARTICLE_SELECT} WHERE a.id = :key", {"key": article_id, "chat": chat_id}
+            f"{_ARTICLE_SELECT} WHERE a.id = :key", {"key": article_id, **rule.params(chat_id)}
         )
         return self._article_from_row(row) if row else None
 
     async def article_by_slug(self, slug: str, chat_id: int | None = None) -> Article | None:
         """The article with this slug, or None; ``comment_count`` as ``chat_id`` sees it."""
         row = await self._one(
-            f"{_ARTICLE_SELECT} WHERE a.slug = :key", {"key": slug.lower(), "chat": chat_id}
+            f"{_ARTICLE_SELECT} WHERE a.slug = :key", {"key": slug.lower(), **rule.params(chat_id)}
         )
         return self._article_from_row(row) if row else None
 
@@ -645,7 +634,7 @@ class Store:
         """Visible comments on an article that this chat may see."""
         row = await self._one(
             f"SELECT {_VISIBLE_COUNT} AS total FROM articles a WHERE a.id = :article",
-            {"article": article_id, "chat": chat_id},
+            {"article": article_id, **rule.params(chat_id)},
         )
         return int(row[0]) if row else 0
 
@@ -662,7 +651,7 @@ class Store:
         position ``seq``, so page N starts after position (N-1)*per_page plus
         the few positions this chat does not see, which a partial index lists.
         """
-        params = {"article": article_id, "chat": chat_id}
+        params = {"article": article_id, **rule.params(chat_id)}
         article = await self._one(
             f"SELECT a.title, a.next_seq, {_VISIBLE_COUNT} AS total, "
             # The few exceptions, by their partial index (a plain index on article_id
@@ -670,8 +659,8 @@ class Store:
             "  (SELECT json_group_array(c.seq) "
             "   FROM comments c INDEXED BY comments_top_level_exceptions "
             "   WHERE c.article_id = :article AND c.parent_id IS NULL "
-            "     AND (c.visibility <> 'public' OR c.status <> 'visible') "
-            f"    AND NOT ({_SEEN_BY_CHAT})) AS unseen "
+            f"    AND NOT ({rule.counted_everywhere('c')}) "
+            f"    AND NOT {rule.shown_sql('c')}) AS unseen "
             "FROM articles a WHERE a.id = :article",
             params,
         )
@@ -690,7 +679,7 @@ class Store:
         rows = await self._all(
             "WITH tops AS ("
             f"  SELECT c.id FROM comments c WHERE c.article_id = :article "
-            f"  AND c.parent_id IS NULL AND c.seq > :after AND {_SEEN_BY_CHAT} "
+            f"  AND c.parent_id IS NULL AND c.seq > :after AND {rule.shown_sql('c')} "
             "  ORDER BY c.seq LIMIT :limit) "
             f"SELECT {_COMMENT_COLUMNS} FROM comments "
             "WHERE id IN tops OR (root_id IN tops AND parent_id IS NOT NULL) "
@@ -707,7 +696,7 @@ class Store:
 
             def keeps(row: Row) -> bool:
                 """Shown itself, or a placeholder above a reply that is shown."""
-                if not _reaches(row, chat_id):
+                if not rule.reaches(row["seen_in"], chat_id):
                     return False
                 return row["status"] == "visible" or any(
                     keeps(child) for child in children.get(row["id"], ())
@@ -747,10 +736,8 @@ class Store:
 
     @staticmethod
     def visible_in(comment: Comment, chat_id: int | None) -> bool:
-        """Whether a chat may read this comment's text."""
-        return comment.status == "visible" and (
-            comment.visibility == "public" or (chat_id is not None and comment.chat_id == chat_id)
-        )
+        """Whether a chat may read this comment's text (``storage.visibility``'s rule)."""
+        return rule.visible_in(comment, chat_id)
 
     async def add_comment(
         self,
@@ -852,6 +839,7 @@ class Store:
         query = fts_query(words)
         if not query:
             return []
+        visible, visible_params = rule.where_visible(chat_id, "c")
         rows = await self._all(
             "SELECT article_id, comment_id, score FROM ("
             "  SELECT rowid AS article_id, NULL AS comment_id, "
@@ -860,11 +848,10 @@ class Store:
             ") UNION ALL SELECT article_id, comment_id, score FROM ("
             "  SELECT c.article_id, c.id AS comment_id, bm25(comments_fts) AS score "
             "  FROM comments_fts JOIN comments c ON c.id = comments_fts.rowid "
-            "  WHERE comments_fts MATCH :q AND c.status = 'visible' "
-            "    AND (c.visibility = 'public' OR c.chat_id IS :chat) "
+            f"  WHERE comments_fts MATCH :q AND {visible} "
             "  ORDER BY comments_fts.rowid DESC LIMIT :n"
             ") ORDER BY score, article_id",
-            {"q": query, "chat": chat_id, "n": SEARCH_CANDIDATES},
+            {"q": query, **visible_params, "n": SEARCH_CANDIDATES},
         )
         # Rank by each article's best score; show the article's own text when it
         # matches, and a comment only for an article found through its comments.
@@ -1017,6 +1004,10 @@ class Store:
                 "UPDATE comments SET chat_id = :new, message_id = NULL WHERE chat_id = :old",
                 {"old": old_id, "new": new_id},
             )
+            await db.execute(  # and so does who sees them
+                "UPDATE comments SET seen_in = :new WHERE seen_in = :old",
+                {"old": old_id, "new": new_id},
+            )
             await db.execute(
                 "INSERT INTO chats (id, type, title, subscribed, scope, updated_at) "
                 "SELECT :new, 'supergroup', title, subscribed, scope, :now FROM chats "
@@ -1115,7 +1106,7 @@ class Store:
         while True:
             rows = await self._all(
                 f"{_ARTICLE_SELECT} WHERE a.id > :key ORDER BY a.id LIMIT {EXPORT_BATCH}",
-                {"key": last, "chat": None},
+                {"key": last, **rule.params(None)},
             )
             if not rows:
                 return

@@ -33,6 +33,7 @@ from bot.handlers.common import (
     reply,
 )
 from bot.identity import author_of, display_name
+from storage import visibility
 from storage.clock import utc_now
 from storage.commenting import Reason, Refusal, check_edit, check_new
 from storage.errors import NotFound
@@ -380,7 +381,7 @@ async def post_comment(
     if not created:
         return
     what = f"Reply #{comment.id} to #{parent_id}" if parent_id else f"Comment #{comment.id}"
-    where = " (visible in this group only)" if comment.visibility == "group" else ""
+    where = "" if visibility.seen_everywhere(comment) else " (visible in this group only)"
     await reply(
         update,
         f"✅ {what} posted on “{render.title_in_text(title)}”{where}.",

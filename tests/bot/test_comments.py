@@ -175,6 +175,37 @@ async def test_scope_public_is_for_group_admins(driver: Driver, store: Store) ->
     assert in_private.startswith("/scope works in groups")
 
 
+async def test_a_public_reply_under_a_group_only_comment_stays_in_the_group(
+    driver: Driver, store: Store
+) -> None:
+    """Counts, pages, search and answering agree: a reply is seen where its thread is."""
+    owner = driver.api.user("Owner")
+    kit = driver.api.user("Kit")
+    group = driver.api.group("Club", owner=owner)
+    driver.api.set_admins(group, owner, owner=owner)
+    await driver.say(group, kit, "/comment 1 Only the club reads this")
+    await driver.say(group, owner, "/scope public")
+    calls = await driver.say(group, kit, "/reply 6 quokkas answer in the club")
+    assert only_text(calls) == (
+        f"✅ Reply #7 to #6 posted on “{TITLE}” (visible in this group only)."
+    )
+    # The club sees the thread: 7 comments, both on the page, the reply found.
+    [card] = sent(await driver.say(group, kit, "/article 1"))
+    assert "💬 7 comments" in card["text"]
+    club_page = only_text(await driver.say(group, kit, "/comments 1 2"))
+    assert "Only the club reads this" in club_page and "quokkas answer" in club_page
+    assert "(in a comment)" in only_text(await driver.say(group, kit, "/search quokkas"))
+    # Elsewhere neither is counted, shown, found or answerable, not even to its author.
+    [card] = sent(await driver.say(kit, kit, "/article 1"))
+    assert "💬 5 comments" in card["text"]
+    assert "quokkas" not in only_text(await driver.say(kit, kit, "/comments 1 2"))
+    assert "Nothing found" in only_text(await driver.say(kit, kit, "/search quokkas"))
+    refused = only_text(await driver.say(kit, kit, "/reply 7 from outside"))
+    assert refused.startswith("No comment #7 here.")
+    inline = await driver.feed(driver.api.inline_query(kit, "quokkas", queue=False))
+    assert inline[0].params["results"] == []
+
+
 async def test_editing_the_message_edits_the_comment(driver: Driver, store: Store) -> None:
     hal = driver.api.user("Hal")
     await driver.say(hal, hal, "/comment 1 First version")
