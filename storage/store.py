@@ -92,6 +92,11 @@ def message_key(chat_id: int | None, message_id: int | None) -> str | None:
     )
 
 
+def kept_text(status: str, body: str) -> str:
+    """What is stored of a comment's text: none once its author deleted it."""
+    return "" if status == "deleted" else body
+
+
 def _import_keys(comments: Sequence[ParsedComment]) -> list[str]:
     """Keys that recognise comments again on a later import.
 
@@ -357,7 +362,7 @@ class Store:
                     c.chat_id,
                     c.message_id,
                     c.visibility,
-                    c.body,
+                    kept_text(c.status, c.body),
                     c.created_at or now,
                     c.edited_at,
                     c.status,
@@ -498,7 +503,7 @@ class Store:
                 chat_id,
                 message_id,
                 visibility,
-                body,
+                kept_text(status, body),
                 created_at,
                 edited_at,
                 status,
@@ -781,17 +786,24 @@ class Store:
         return comment, True
 
     async def edit_comment(self, comment_id: int, body: str, now: str | None = None) -> None:
-        """Replace a comment's text and mark it edited."""
+        """Replace a comment's text and mark it edited (a deleted comment has none to edit)."""
         async with self.transaction() as db:
             await db.execute(
-                "UPDATE comments SET body = ?, edited_at = ? WHERE id = ?",
+                "UPDATE comments SET body = ?, edited_at = ? WHERE id = ? AND status <> 'deleted'",
                 (body, now or utc_now(), comment_id),
             )
 
     async def set_comment_status(self, comment_id: int, status: CommentStatus) -> None:
-        """Show, hide or mark deleted a comment; its replies stay."""
+        """Show, hide or mark deleted a comment; its replies stay.
+
+        Deleting erases the text for good (a hidden comment keeps it, for moderators).
+        """
         async with self.transaction() as db:
-            await db.execute("UPDATE comments SET status = ? WHERE id = ?", (status, comment_id))
+            await db.execute(
+                "UPDATE comments SET status = :status, "
+                "body = CASE WHEN :status = 'deleted' THEN '' ELSE body END WHERE id = :id",
+                {"status": status, "id": comment_id},
+            )
 
     async def recent_comment_count(self, user_id: int, since: str) -> int:
         """How many comments a user posted since a time (for the rate limit)."""

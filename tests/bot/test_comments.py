@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 
 from bot.config import Settings
 from bot.offline import OfflineUser
 from storage import Store
 from storage.models import Block, ParsedArticle
 from tests.conftest import ADMIN_ID, Driver, buttons, only_text, sent, texts
+from tests.storage.test_jsonl import export_lines, save_lines
 
 TITLE = "Joint Anti-Missile Drills Conclude in Russia"
 
@@ -236,6 +238,37 @@ async def test_authors_delete_their_own_comments_and_threads_keep_a_placeholder(
     assert "Parent by Ian" not in page and "Child by Jan" in page
     assert only_text(await driver.say(ian, ian, "/delete 6")) == "No comment #6 here."
     assert only_text(await driver.say(ian, ian, "/delete")).startswith("Usage: /delete CID")
+
+
+async def test_a_deleted_comment_keeps_no_text_and_an_export_cannot_bring_it_back(
+    driver: Driver, store: Store
+) -> None:
+    lia = driver.api.user("Lia")
+    await driver.say(lia, lia, "/comment 1 Regrettable words about capybaras")
+    await driver.say(lia, lia, "/comment 1 Words a moderator hides")
+    before = await export_lines(store)  # made while the comment still had its text
+    assert only_text(await driver.say(lia, lia, "/delete 6")) == "🗑 Comment #6 deleted."
+    moderator = OfflineUser(ADMIN_ID, "Mod")
+    driver.api.users[ADMIN_ID] = moderator
+    await driver.say(moderator, moderator, "/hide 7")
+    deleted, hidden = await store.comment(6), await store.comment(7)
+    assert deleted is not None and (deleted.status, deleted.body) == ("deleted", "")
+    assert hidden is not None and hidden.body == "Words a moderator hides"  # for moderators
+    assert await store.search("capybaras", None) == []
+    # The export keeps only that it was deleted.
+    [record] = [json.loads(line) for line in await export_lines(store)]
+    [exported] = [c for c in record["comments"] if c["id"] == 6]
+    assert (exported["status"], exported["body"]) == ("deleted", "")
+    assert "capybaras" not in json.dumps(record)
+    # Importing the older export (or the newer one) again leaves it erased.
+    for lines in (before, await export_lines(store)):
+        await save_lines(store, lines)
+        again = await store.comment(6)
+        assert again is not None and (again.status, again.body) == ("deleted", "")
+    # Editing its message does not write the text back either.
+    assert deleted.message_id is not None
+    await driver.edit(lia, deleted.message_id, lia, "/comment 1 capybaras again")
+    assert (await store.comment(6)).body == ""  # type: ignore[union-attr]
 
 
 async def test_moderators_hide_and_ban(driver: Driver, store: Store) -> None:

@@ -401,3 +401,35 @@ async def test_a_chat_comment_without_its_message_is_still_known_on_re_import(
     changed = record(source_key="k", title="T, revised", comments=[no_link])
     await save_lines(store, [changed])  # the article changed, so its comments are merged
     assert [c.body for c in await store.all_comments(1)] == ["from a chat long ago"]
+
+
+async def test_a_deleted_comment_is_stored_without_its_text_whatever_the_file_says(
+    store: Store,
+) -> None:
+    original = record(
+        source_key="k",
+        comments=[
+            comment(None, "kept words", user_id=4),
+            comment(None, "erased words", status="deleted"),
+            comment(None, "hidden words", status="hidden"),
+        ],
+    )
+    await save_lines(store, [original])
+    stored = await store.all_comments(1)
+    assert [(c.body, c.status) for c in stored] == [
+        ("kept words", "visible"),
+        ("", "deleted"),
+        ("hidden words", "hidden"),
+    ]
+    # Its author deletes the first; the original file, imported again (as it is, or
+    # with the article changed so its comments are merged), does not bring it back.
+    await store.set_comment_status(stored[0].id, "deleted")
+    changed = record(source_key="k", title="T, revised", comments=json.loads(original)["comments"])
+    for line in (original, changed):
+        await save_lines(store, [line])
+        assert [(c.body, c.status) for c in await store.all_comments(1)][:2] == [
+            ("", "deleted"),
+            ("", "deleted"),
+        ]
+    assert len(await store.all_comments(1)) == 3
+    assert await store.search("erased", None) == [] and await store.search("kept", None) == []

@@ -111,7 +111,9 @@ async def test_imported_threads_follow_the_rule(store: Store) -> None:
     assert (await _seen(store, aid, GROUP, "echidnas"))[0] == 0
 
 
-async def test_a_version_6_database_learns_who_sees_each_comment(tmp_path: Path) -> None:
+async def test_a_version_6_database_learns_who_sees_comments_and_drops_deleted_text(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "old.sqlite3"
     async with aiosqlite.connect(path) as db:
         for version, _, sql in migrations()[:6]:
@@ -136,6 +138,11 @@ async def test_a_version_6_database_learns_who_sees_each_comment(tmp_path: Path)
                 "VALUES (?, 1, ?, NULL, ?, 'A', 'imported', ?, ?, 'b', '2025')",
                 (cid, parent, None if parent else cid, chat, visibility),
             )
+        await db.execute(  # deleted before deleting erased the text
+            "INSERT INTO comments (id, article_id, root_id, seq, author, origin, body, "
+            "created_at, status) VALUES (8, 1, 8, 8, 'A', 'imported', 'gone words', '2025', "
+            "'deleted')"
+        )
         await db.commit()
     store = await Store.open(path)
     try:
@@ -144,6 +151,7 @@ async def test_a_version_6_database_learns_who_sees_each_comment(tmp_path: Path)
         for cid, parent, visibility, chat in comments:
             within = expected[parent] if parent else None
             expected[cid] = rule.audience(visibility, chat, within)
+        assert stored.pop(8).body == ""
         assert {cid: c.seen_in for cid, c in stored.items()} == expected
         assert expected == {1: GROUP, 2: GROUP, 3: GROUP, 4: None, 5: GROUP, 6: 0, 7: 0}
         assert await store.comment_count(1, None) == 1

@@ -67,3 +67,7 @@ CREATE INDEX comments_seen_in_one_chat ON comments (seen_in, article_id)
 DROP INDEX comments_top_level_exceptions;
 CREATE INDEX comments_top_level_exceptions ON comments (article_id, seq)
     WHERE parent_id IS NULL AND NOT (seen_in IS NULL AND status = 'visible');
+
+-- A comment its author deleted keeps no text (nor a place in the search index).
+UPDATE comments SET body = '' WHERE status = 'deleted' AND body <> '';
+DELETE FROM comments_fts WHERE rowid IN (SELECT id FROM comments WHERE status = 'deleted');
