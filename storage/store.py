@@ -44,6 +44,7 @@ from storage.models import (
     User,
     Visibility,
 )
+from storage.text import clean_line
 
 COMMENTS_PER_PAGE = 5
 EXPORT_BATCH = 200
@@ -916,6 +917,7 @@ class Store:
 
     async def save_user(self, user_id: int, display_name: str) -> User:
         """Record a user's current display name, also on their comments; returns the user."""
+        display_name = clean_line(display_name) or str(user_id)
         async with self.transaction() as db:
             row = await self._one(
                 "INSERT INTO users (id, display_name, updated_at) VALUES (?, ?, ?) "
@@ -962,7 +964,7 @@ class Store:
                 await db.execute(
                     "INSERT INTO users (id, display_name, banned, updated_at) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (id) DO UPDATE SET banned = excluded.banned",
-                    (user_id, display_name or str(user_id), int(banned), utc_now()),
+                    (user_id, clean_line(display_name) or str(user_id), int(banned), utc_now()),
                 )
 
     async def ban_of(

@@ -3,6 +3,14 @@
 Every importer and the chat pass what they store through these, so no
 control character, stray byte order mark or lone surrogate reaches the
 database, whatever a file, a feed or a Telegram message carried.
+
+Bidirectional embeddings, overrides and isolates (U+202A-U+202E,
+U+2066-U+2069) are removed too, from names and bodies alike: an override
+turns the text after it around until it is closed, and a body is shown cut
+short and joined to other text (search snippets, previews), where a pair kept
+balanced in the stored text can lose its closing half. Right-to-left text
+needs none of them to read right; the marks U+200E and U+200F, which turn no
+text around, stay.
 """
 
 from __future__ import annotations
@@ -10,8 +18,11 @@ from __future__ import annotations
 import re
 
 # C0 and C1 controls except tab and line feed (handled below), zero-width space,
-# byte order mark, and lone surrogates (which cannot even be encoded as UTF-8).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff\ud800-\udfff]")
+# bidirectional embeddings, overrides and isolates, byte order mark, and lone
+# surrogates (which cannot even be encoded as UTF-8).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
+)
 _LINE_BREAKS = re.compile(r"\r\n|[\r\u2028\u2029\x0b\x0c\x85]")
 # A decoded string holds a surrogate only if its source had a lone one (JSON allows it).
 _SURROGATE = re.compile(r"[\ud800-\udfff]")

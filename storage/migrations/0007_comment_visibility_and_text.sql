@@ -71,3 +71,21 @@ CREATE INDEX comments_top_level_exceptions ON comments (article_id, seq)
 -- A comment its author deleted keeps no text (nor a place in the search index).
 UPDATE comments SET body = '' WHERE status = 'deleted' AND body <> '';
 DELETE FROM comments_fts WHERE rowid IN (SELECT id FROM comments WHERE status = 'deleted');
+
+-- Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069)
+-- leave names and comments, as storage/text.py keeps them out from now on.
+UPDATE comments SET author =
+    replace(replace(replace(replace(replace(replace(replace(replace(replace(author,
+        char(8234), ''), char(8235), ''), char(8236), ''), char(8237), ''), char(8238), ''),
+        char(8294), ''), char(8295), ''), char(8296), ''), char(8297), '')
+WHERE author GLOB '*[' || char(8234, 8235, 8236, 8237, 8238, 8294, 8295, 8296, 8297) || ']*';
+UPDATE comments SET body =
+    replace(replace(replace(replace(replace(replace(replace(replace(replace(body,
+        char(8234), ''), char(8235), ''), char(8236), ''), char(8237), ''), char(8238), ''),
+        char(8294), ''), char(8295), ''), char(8296), ''), char(8297), '')
+WHERE body GLOB '*[' || char(8234, 8235, 8236, 8237, 8238, 8294, 8295, 8296, 8297) || ']*';
+UPDATE users SET display_name =
+    replace(replace(replace(replace(replace(replace(replace(replace(replace(display_name,
+        char(8234), ''), char(8235), ''), char(8236), ''), char(8237), ''), char(8238), ''),
+        char(8294), ''), char(8295), ''), char(8296), ''), char(8297), '')
+WHERE display_name GLOB '*[' || char(8234, 8235, 8236, 8237, 8238, 8294, 8295, 8296, 8297) || ']*';

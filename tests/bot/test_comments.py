@@ -13,6 +13,7 @@ from tests.conftest import ADMIN_ID, Driver, buttons, only_text, sent, texts
 from tests.storage.test_jsonl import export_lines, save_lines
 
 TITLE = "Joint Anti-Missile Drills Conclude in Russia"
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
 
 def confirmation(comment_id: int, *, group_only: bool = False) -> str:
@@ -427,7 +428,24 @@ async def test_length_empty_and_control_characters(driver: Driver, store: Store)
     update = driver.api.send_text(driver.chat_of(liv), liv, "/comment 1 clean text", queue=False)
     update["message"]["text"] = "/comment 1 clean\x07 text\u200b\x00 \u202eRTL\r\nline"
     assert only_text(await driver.feed(update)) == confirmation(6)
-    assert (await store.comment(6)).body == "clean text \u202eRTL\nline"  # type: ignore[union-attr]
+    assert (await store.comment(6)).body == "clean text RTL\nline"  # type: ignore[union-attr]
+
+
+async def test_bidirectional_controls_never_reach_names_or_comments(
+    driver: Driver, store: Store
+) -> None:
+    """U+202E would show "Mo \u202egninrae" as "Mo earning"; such controls are removed."""
+    mo = driver.api.user("Mo \u202egninrae\u202c", "\u2067Li")
+    calls = await driver.say(mo, mo, "/comment 1 left \u202eright\n\u2066open isolate")
+    assert only_text(calls) == confirmation(6)
+    comment = await store.comment(6)
+    assert comment is not None
+    assert (comment.author, comment.body) == ("Mo gninrae Li", "left right\nopen isolate")
+    assert (await store.user(mo.id)).display_name == "Mo gninrae Li"  # type: ignore[union-attr]
+    page = only_text(await driver.say(mo, mo, "/comments 1 2"))
+    assert not any(ch in page for ch in BIDI_CONTROLS)
+    await driver.edit(mo, comment.message_id or 0, mo, "/comment 1 \u202dedited\u2069")
+    assert (await store.comment(6)).body == "edited"  # type: ignore[union-attr]
 
 
 async def test_a_redelivered_update_posts_and_confirms_once(driver: Driver, store: Store) -> None:

@@ -433,3 +433,15 @@ async def test_a_deleted_comment_is_stored_without_its_text_whatever_the_file_sa
         ]
     assert len(await store.all_comments(1)) == 3
     assert await store.search("erased", None) == [] and await store.search("kept", None) == []
+
+
+async def test_imported_names_and_comments_lose_bidirectional_controls(store: Store) -> None:
+    line = record(
+        source_key="k",
+        comments=[comment(None, "a \u202ereversed\u202c b\n\u2068c", author="\u202eZed")],
+    )
+    await save_lines(store, [line])
+    [stored] = await store.all_comments(1)
+    assert (stored.author, stored.body) == ("Zed", "a reversed b\nc")
+    await store.set_banned(42, True, "\u202bRex\u2069")
+    assert (await store.user(42)).display_name == "Rex"  # type: ignore[union-attr]

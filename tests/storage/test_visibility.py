@@ -111,7 +111,7 @@ async def test_imported_threads_follow_the_rule(store: Store) -> None:
     assert (await _seen(store, aid, GROUP, "echidnas"))[0] == 0
 
 
-async def test_a_version_6_database_learns_who_sees_comments_and_drops_deleted_text(
+async def test_a_version_6_database_is_brought_under_the_new_rules(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "old.sqlite3"
@@ -143,6 +143,15 @@ async def test_a_version_6_database_learns_who_sees_comments_and_drops_deleted_t
             "created_at, status) VALUES (8, 1, 8, 8, 'A', 'imported', 'gone words', '2025', "
             "'deleted')"
         )
+        await db.execute(  # bidirectional controls, kept before they were removed
+            "INSERT INTO comments (id, article_id, root_id, seq, author, origin, body, "
+            "created_at) VALUES (9, 1, 9, 9, ?, 'imported', ?, '2025')",
+            ("\u202eZed\u202c", "a \u2066b\u2069 \u2067c"),
+        )
+        await db.execute(
+            "INSERT INTO users (id, display_name, updated_at) VALUES (5, ?, '2025')",
+            ("\u202bRex",),
+        )
         await db.commit()
     store = await Store.open(path)
     try:
@@ -152,9 +161,14 @@ async def test_a_version_6_database_learns_who_sees_comments_and_drops_deleted_t
             within = expected[parent] if parent else None
             expected[cid] = rule.audience(visibility, chat, within)
         assert stored.pop(8).body == ""
+        bidi = stored.pop(9)
+        assert (bidi.author, bidi.body) == ("Zed", "a b c")
+        assert (await store.user(5)).display_name == "Rex"  # type: ignore[union-attr]
+        assert [h.in_comment for h in await store.search("c", None)] == [True]
         assert {cid: c.seen_in for cid, c in stored.items()} == expected
         assert expected == {1: GROUP, 2: GROUP, 3: GROUP, 4: None, 5: GROUP, 6: 0, 7: 0}
-        assert await store.comment_count(1, None) == 1
-        assert await store.comment_count(1, GROUP) == 5
+        # Public: 4 and 9; the group adds 1, 2, 3 and 5; 6 and 7 are seen nowhere.
+        assert await store.comment_count(1, None) == 2
+        assert await store.comment_count(1, GROUP) == 6
     finally:
         await store.close()
