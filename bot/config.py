@@ -13,6 +13,7 @@ from dotenv import dotenv_values
 
 from storage.commenting import Limits
 from storage.errors import NewsbotError
+from storage.limits import MAX_COMMENT
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -123,6 +124,6 @@ def load_settings(
             "COMMENT_RATE_PER_MINUTE", get("COMMENT_RATE_PER_MINUTE") or "5", low=1, high=1_000
         ),
         comment_max_length=_int(
-            "COMMENT_MAX_LENGTH", get("COMMENT_MAX_LENGTH") or "2000", low=1, high=3_500
+            "COMMENT_MAX_LENGTH", get("COMMENT_MAX_LENGTH") or "2000", low=1, high=MAX_COMMENT
         ),
     )

@@ -26,6 +26,7 @@ from storage import db as dbmod
 from storage import visibility as rule
 from storage.clock import utc_now
 from storage.errors import NotFound, StorageError
+from storage.limits import within_limits
 from storage.models import (
     Article,
     ArticleLine,
@@ -234,8 +235,12 @@ class Store:
     async def save_article(self, parsed: ParsedArticle) -> SaveResult:
         """Insert a new article, update a changed one in place, or leave an unchanged one.
 
-        One transaction per article; comments already stored are kept.
+        One transaction per article; comments already stored are kept. The
+        article is held to ``storage.limits`` first; its comments are known
+        again by what the file says, cut or not.
         """
+        comment_keys = _import_keys(parsed.comments)
+        parsed = within_limits(parsed)
         key = content_key(parsed)
         async with self.transaction() as db:
             existing = await self._one(
@@ -272,9 +277,11 @@ class Store:
                 c.id is None and c.parent_id is None and c.message_id is None
                 for c in parsed.comments
             ):
-                await self._insert_flat_comments(db, article_id, parsed.comments)
+                await self._insert_flat_comments(db, article_id, parsed.comments, comment_keys)
             else:
-                merge_warnings = await self._merge_comments(db, article_id, parsed.comments)
+                merge_warnings = await self._merge_comments(
+                    db, article_id, parsed.comments, comment_keys
+                )
         return SaveResult(article_id, outcome, (*parsed.warnings, *merge_warnings))
 
     async def _insert_article(
@@ -343,7 +350,11 @@ class Store:
         )
 
     async def _insert_flat_comments(
-        self, db: aiosqlite.Connection, article_id: int, comments: Sequence[ParsedComment]
+        self,
+        db: aiosqlite.Connection,
+        article_id: int,
+        comments: Sequence[ParsedComment],
+        keys: Sequence[str],
     ) -> None:
         """A new article's comments without threads: one batch, positions 1..n."""
         if not comments:
@@ -370,9 +381,7 @@ class Store:
                     key,
                     rule.audience(c.visibility, c.chat_id),
                 )
-                for seq, (c, key) in enumerate(
-                    zip(comments, _import_keys(comments), strict=True), 1
-                )
+                for seq, (c, key) in enumerate(zip(comments, keys, strict=True), 1)
             ],
         )
         await db.execute(
@@ -384,7 +393,11 @@ class Store:
         )
 
     async def _merge_comments(
-        self, db: aiosqlite.Connection, article_id: int, comments: Sequence[ParsedComment]
+        self,
+        db: aiosqlite.Connection,
+        article_id: int,
+        comments: Sequence[ParsedComment],
+        keys: Sequence[str],
     ) -> list[str]:
         """Add the imported comments not stored yet; never drop or overwrite another one.
 
@@ -396,7 +409,7 @@ class Store:
         if any(comment.chat_id is not None for comment in comments):  # from the chat
             rows = await self._all("SELECT old_id, new_id FROM chat_moves")
             moves = {row["old_id"]: row["new_id"] for row in rows}
-        for comment, key in zip(comments, _import_keys(comments), strict=True):
+        for comment, key in zip(comments, keys, strict=True):
             if comment.chat_id in moves:  # posted before its group became a supergroup
                 comment = replace(comment, chat_id=moves[comment.chat_id], message_id=None)
             message_id = comment.message_id

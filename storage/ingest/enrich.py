@@ -7,9 +7,8 @@ import dataclasses
 from storage.ingest.summary import summarize
 from storage.ingest.timeline import extract_timeline
 from storage.ingest.topics import derive_topics
+from storage.limits import MAX_TAGS
 from storage.models import ParsedArticle
-
-MAX_TAGS = 10
 
 
 def enrich(article: ParsedArticle) -> ParsedArticle:

@@ -21,13 +21,11 @@ import feedparser
 from storage.clock import from_struct
 from storage.errors import IngestError
 from storage.ingest.markup import html_to_blocks, html_to_text, text_to_blocks
+from storage.limits import MAX_TAG, MAX_TAGS, MAX_TITLE
 from storage.models import Block, ParsedArticle
 from storage.text import clean_line, shorten
 
-MAX_TITLE = 300
 MAX_URL = 2_000
-MAX_TAGS = 10
-MAX_TAG = 40
 _URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 _ISO_DATE = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})")  # W3C dates, as Atom writes them
 _GLOBAL_ID = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)  # a URL, tag: or urn: id

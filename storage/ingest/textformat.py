@@ -22,12 +22,11 @@ import re
 import unicodedata
 
 from storage.errors import IngestError
+from storage.limits import MAX_AUTHOR, MAX_TITLE
 from storage.models import Block, BlockKind, ParsedArticle, ParsedComment
 from storage.text import clean_line
 
-MAX_TITLE = 300
 MAX_HEADING = 120
-MAX_AUTHOR = 64
 
 _COMMENT_HEADER = re.compile(r"(\d{1,7})\s+comments?\s*:?", re.IGNORECASE)
 # Files written in Markdown mark their title and headings with "#" signs.

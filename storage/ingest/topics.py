@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Sequence
 
 from storage.ingest.sentences import rough_sentences
+from storage.limits import MAX_TAG
 from storage.models import Block
 
-MAX_TOPIC = 40
 _WORD = re.compile(r"\w[\w'\u2019.-]*")
 _CONNECTORS = frozenset({"of", "the", "de", "la", "du", "von", "van"})
 # fmt: off
@@ -57,9 +57,7 @@ def derive_topics(title: str, blocks: Sequence[Block], limit: int = 5) -> tuple[
     scored = Counter(
         {name: count + (2 if name in in_title else 0) for name, count in counts.items()}
     )
-    topics = [
-        name for name, score in scored.most_common() if score >= 2 and len(name) <= MAX_TOPIC
-    ]
+    topics = [name for name, score in scored.most_common() if score >= 2 and len(name) <= MAX_TAG]
     return tuple(topics[:limit])
 
 

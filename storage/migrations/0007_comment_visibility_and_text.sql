@@ -89,3 +89,9 @@ UPDATE users SET display_name =
         char(8234), ''), char(8235), ''), char(8236), ''), char(8237), ''), char(8238), ''),
         char(8294), ''), char(8295), ''), char(8296), ''), char(8297), '')
 WHERE display_name GLOB '*[' || char(8234, 8235, 8236, 8237, 8238, 8294, 8295, 8296, 8297) || ']*';
+
+-- The limits every import obeys from now on (storage/limits.py): no topic longer than
+-- 40 characters, no comment longer than 3,500.
+DELETE FROM article_tags WHERE tag_id IN (SELECT id FROM tags WHERE length(name) > 40);
+DELETE FROM tags WHERE length(name) > 40;
+UPDATE comments SET body = substr(body, 1, 3499) || char(8230) WHERE length(body) > 3500;

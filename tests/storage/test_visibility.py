@@ -1,4 +1,4 @@
-"""Who sees a comment: the rule, and counts, pages and search that agree with it."""
+"""Who sees a comment: the rule, counts, pages and search that agree, and migration 0007."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import aiosqlite
 from storage import Store
 from storage import visibility as rule
 from storage.db import migrations
+from storage.limits import MAX_COMMENT
 from storage.models import ParsedComment
 from tests.storage.test_store import ARTICLE
 
@@ -152,6 +153,13 @@ async def test_a_version_6_database_is_brought_under_the_new_rules(
             "INSERT INTO users (id, display_name, updated_at) VALUES (5, ?, '2025')",
             ("\u202bRex",),
         )
+        await db.execute(  # imported before the limits: a long topic and comment
+            "INSERT INTO comments (id, article_id, root_id, seq, author, origin, body, "
+            "created_at) VALUES (10, 1, 10, 10, 'A', 'imported', ?, '2025')",
+            ("long " * 1_000,),
+        )
+        await db.execute("INSERT INTO tags (id, name) VALUES (1, ?), (2, 'fine')", ("t" * 41,))
+        await db.execute("INSERT INTO article_tags VALUES (1, 1, 0), (1, 2, 1)")
         await db.commit()
     store = await Store.open(path)
     try:
@@ -161,14 +169,16 @@ async def test_a_version_6_database_is_brought_under_the_new_rules(
             within = expected[parent] if parent else None
             expected[cid] = rule.audience(visibility, chat, within)
         assert stored.pop(8).body == ""
+        assert len(stored.pop(10).body) == MAX_COMMENT
+        assert (await store.article(1)).tags == ("fine",)  # type: ignore[union-attr]
         bidi = stored.pop(9)
         assert (bidi.author, bidi.body) == ("Zed", "a b c")
         assert (await store.user(5)).display_name == "Rex"  # type: ignore[union-attr]
         assert [h.in_comment for h in await store.search("c", None)] == [True]
         assert {cid: c.seen_in for cid, c in stored.items()} == expected
         assert expected == {1: GROUP, 2: GROUP, 3: GROUP, 4: None, 5: GROUP, 6: 0, 7: 0}
-        # Public: 4 and 9; the group adds 1, 2, 3 and 5; 6 and 7 are seen nowhere.
-        assert await store.comment_count(1, None) == 2
-        assert await store.comment_count(1, GROUP) == 6
+        # Public: 4, 9 and 10; the group adds 1, 2, 3 and 5; 6 and 7 are seen nowhere.
+        assert await store.comment_count(1, None) == 3
+        assert await store.comment_count(1, GROUP) == 7
     finally:
         await store.close()
