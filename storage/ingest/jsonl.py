@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from storage import visibility as rule
 from storage.errors import IngestError
 from storage.models import (
     BLOCK_KINDS,
@@ -163,9 +164,14 @@ def _parse_record(line: str, source: str) -> ParsedArticle:
             _event(item, n) for n, item in enumerate(_list(record, "timeline"), start=1)
         )
     tags = tuple(clean_line(tag).lower() for tag in _strings(record, "tags") if clean_line(tag))
-    comments, warnings = _thread(
-        [_comment(item, n) for n, item in enumerate(_list(record, "comments"), start=1)]
+    read = [_comment(item, n) for n, item in enumerate(_list(record, "comments"), start=1)]
+    unseen = tuple(
+        f"comment {n}: group-only but with no chat id, so no chat will see it"
+        for n, comment in enumerate(read, start=1)
+        if rule.audience(comment.visibility, comment.chat_id) == rule.NOWHERE
     )
+    comments, threading = _thread(read)
+    warnings = (*unseen, *threading)
     return ParsedArticle(
         title=title,
         blocks=blocks,

@@ -1,4 +1,4 @@
-"""Imported articles obey the limits chat comments and feeds do, so the bot can show them."""
+"""Imported articles: held to the limits chat comments and feeds obey, seen by the rule."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from storage import Store, import_sources
 from storage.limits import MAX_COMMENT, MAX_TAG
-from tests.conftest import Driver, only_text, texts
+from tests.conftest import Driver, only_text, sent, texts
 
 
 def jsonl_file(tmp_path: Path, **fields: object) -> str:
@@ -54,3 +54,36 @@ async def test_an_overlong_imported_comment_is_cut_to_the_comment_limit(
     again = await import_sources(store, [source])
     assert again.closing_line() == "0 new, 0 updated, 1 unchanged, 0 failed"
     assert len(await store.all_comments(2)) == 1
+
+
+async def test_an_imported_group_comment_without_a_chat_is_seen_nowhere(
+    driver: Driver, store: Store, tmp_path: Path
+) -> None:
+    reader = driver.api.user("Tam")
+    group = driver.api.group("Somewhere")
+    source = jsonl_file(
+        tmp_path,
+        comments=[
+            {"author": "Ann", "body": "public aardvarks"},
+            {"author": "Bob", "body": "stray aardvarks", "visibility": "group"},
+        ],
+    )
+    report = await import_sources(store, [source])
+    assert [w.split(": ", 1)[1] for w in report.warnings] == [
+        "line 1: comment 2: group-only but with no chat id, so no chat will see it"
+    ]
+    # Inline mode asks for no chat: that is no chat either.
+    inline = await driver.feed(driver.api.inline_query(reader, "stray", queue=False))
+    assert inline[0].params["results"] == []
+    inline = await driver.feed(driver.api.inline_query(reader, "aardvarks", queue=False))
+    [result] = inline[0].params["results"]
+    assert "💬 1 comment" in result["input_message_content"]["message_text"]
+    for chat in (reader, group):
+        [card] = sent(await driver.say(chat, reader, "/article 2"))
+        assert "💬 1 comment" in card["text"]
+        page = only_text(await driver.say(chat, reader, "/comments 2"))
+        assert "public aardvarks" in page and "stray" not in page
+        assert "Nothing found" in only_text(await driver.say(chat, reader, "/search stray"))
+        assert only_text(await driver.say(chat, reader, "/reply 7 hi")).startswith(
+            "No comment #7 here."
+        )
