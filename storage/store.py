@@ -94,7 +94,7 @@ def message_key(chat_id: int | None, message_id: int | None) -> str | None:
     )
 
 
-def kept_text(status: str, body: str) -> str:
+def _kept_text(status: str, body: str) -> str:
     """What is stored of a comment's text: none once its author deleted it."""
     return "" if status == "deleted" else body
 
@@ -374,7 +374,7 @@ class Store:
                     c.chat_id,
                     c.message_id,
                     c.visibility,
-                    kept_text(c.status, c.body),
+                    _kept_text(c.status, c.body),
                     c.created_at or now,
                     c.edited_at,
                     c.status,
@@ -517,7 +517,7 @@ class Store:
                 chat_id,
                 message_id,
                 visibility,
-                kept_text(status, body),
+                _kept_text(status, body),
                 created_at,
                 edited_at,
                 status,
