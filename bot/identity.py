@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 from telegram import Chat, Message, Update, User
 
+from storage.limits import MAX_AUTHOR as MAX_NAME
 from storage.text import clean_line
-
-MAX_NAME = 64
 
 
 @dataclass(frozen=True, slots=True)
