@@ -51,6 +51,7 @@ Exceptions raised here::
 
 from bot.offline.api import METHODS, OfflineBotAPI
 from bot.offline.checks import MAX_TEXT_LENGTH
+from bot.offline.core import CHANNEL_BOT, GROUP_ANONYMOUS_BOT
 from bot.offline.entities import EntityParseError, find_bot_commands, parse_html, utf16_len
 from bot.offline.limits import RateLimits
 from bot.offline.methods.callbacks import QUERY_TOO_OLD
@@ -69,6 +70,8 @@ from bot.offline.state import (
 from bot.offline.transport import OfflineRequest
 
 __all__ = [
+    "CHANNEL_BOT",
+    "GROUP_ANONYMOUS_BOT",
     "JSON",
     "MAX_TEXT_LENGTH",
     "METHODS",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
+from bot.offline.channels import ChannelActions
 from bot.offline.checks import decode_params
 from bot.offline.faults import FaultPlanting
 from bot.offline.methods.callbacks import CallbackMethods
@@ -53,6 +54,7 @@ _BY_LOWER_NAME: Final = {name.lower(): handler for name, handler in METHODS.item
 
 class OfflineBotAPI(
     UserActions,
+    ChannelActions,
     MessageMethods,
     CallbackMethods,
     InlineMethods,

@@ -32,6 +32,11 @@ from bot.offline.state import (
     clone,
 )
 
+CHANNEL_BOT = OfflineUser(136817688, "Channel", username="Channel_Bot", is_bot=True)
+"""The shared user that messages sent as a channel come from (``sender_chat`` says which)."""
+GROUP_ANONYMOUS_BOT = OfflineUser(1087968824, "Group", username="GroupAnonymousBot", is_bot=True)
+"""The shared user that a group's anonymous admins post as."""
+
 
 class ApiCore:
     """Users, chats, messages, the update queue and the log of bot calls."""
@@ -173,6 +178,37 @@ class ApiCore:
             if from_bot or replied["message_id"] in state.delivered:
                 return True
         return False
+
+    # ---- channels -------------------------------------------------------------------------------
+
+    def forward_to_discussion(
+        self, channel_state: ChatState, post: JSON, *, queue: bool = True
+    ) -> JSON | None:
+        """Telegram forwards a channel post into the linked group; that message's update."""
+        if channel_state.linked_chat_id is None:
+            return None
+        group = self._state(channel_state.linked_chat_id)
+        extra: JSON = {
+            "sender_chat": channel_state.chat.to_dict(),
+            "is_automatic_forward": True,
+            "forward_origin": {
+                "type": "channel",
+                "chat": channel_state.chat.to_dict(),
+                "message_id": post["message_id"],
+                "date": post["date"],
+            },
+        }
+        forward = self._store_message(
+            group,
+            CHANNEL_BOT,
+            text=post.get("text"),
+            entities=post.get("entities"),
+            thread_id=None,
+            markup=post.get("reply_markup"),
+            extra=extra,
+        )
+        channel_state.forwards[post["message_id"]] = forward["message_id"]
+        return self._user_update("message", group, forward, queue)
 
     # ---- internals: state ----------------------------------------------------------------------
 
@@ -356,6 +392,7 @@ class ApiCore:
         if not isinstance(message_id, int):
             raise bad_request("message identifier is not specified")
         message = self._existing(state, message_id, bad_request(missing))
-        if message.get("from", {}).get("id") != self.bot_user.id or "text" not in message:
+        mine = message.get("from", {}).get("id") == self.bot_user.id
+        if not (mine or message_id in state.bot_posts) or "text" not in message:
             raise bad_request("message can't be edited")
         return message

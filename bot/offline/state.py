@@ -162,6 +162,9 @@ class ChatState:
     bot_removed: bool = False  # blocked by the user (private) or kicked (groups)
     migrated_to: int | None = None  # the supergroup this group was upgraded to
     menu_button: JSON | None = None
+    linked_chat_id: int | None = None  # a channel's discussion group, or a group's channel
+    forwards: dict[int, int] = field(default_factory=dict)  # channel post -> its forward
+    bot_posts: set[int] = field(default_factory=set)  # channel posts the bot made (no from)
 
     def take_message_id(self) -> int:
         """The next message id in this chat (ids are per chat and only grow)."""

@@ -7,7 +7,7 @@ unless ``queue=False`` (tests that feed updates straight to ``Application.proces
 from __future__ import annotations
 
 from bot.offline.checks import inline_markup
-from bot.offline.core import ApiCore
+from bot.offline.core import CHANNEL_BOT, GROUP_ANONYMOUS_BOT, ApiCore
 from bot.offline.entities import clean_and_trim, find_bot_commands
 from bot.offline.state import JSON, ChatRef, ChatState, OfflineChat, OfflineUser, clone
 
@@ -187,14 +187,23 @@ class UserActions(ApiCore):
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
+        as_chat: OfflineChat | None = None,
         queue: bool = True,
     ) -> JSON:
         """``user`` sends ``text`` to ``chat``; returns the update (queued for getUpdates).
 
         ``reply_to`` is a message id in that chat (the update carries the full replied message);
-        ``thread_id`` posts into a forum topic made with ``create_topic``. In a group the
+        ``thread_id`` posts into a forum topic made with ``create_topic``; a reply in a
+        channel post's discussion thread joins that thread. ``as_chat`` sends it on behalf
+        of a chat: a channel, or the group itself (an anonymous admin); it then comes from
+        Telegram's shared user for those, with the chat in ``sender_chat``. In a group the
         update is queued only if Telegram would deliver it (see ``would_deliver``).
         """
+        extra: JSON | None = None
+        if as_chat is not None:
+            extra = {"sender_chat": as_chat.to_dict()}
+            self.users.setdefault(user.id, user)
+            user = GROUP_ANONYMOUS_BOT if as_chat.type != "channel" else CHANNEL_BOT
         state = self._poster_state(chat, user)
         target = None
         if reply_to is not None:
@@ -208,8 +217,20 @@ class UserActions(ApiCore):
             raise ValueError("Telegram clients do not send empty messages")
         entities = find_bot_commands(text)
         message = self._store_message(
-            state, user, text=text, entities=entities, reply_to=target, thread_id=thread_id
+            state,
+            user,
+            text=text,
+            entities=entities,
+            reply_to=target,
+            thread_id=thread_id,
+            extra=extra,
         )
+        if target is not None and not state.chat.is_forum:
+            root = target.get("message_thread_id")
+            if root is None and target.get("is_automatic_forward"):
+                root = target["message_id"]
+            if root is not None:  # a comment in a channel post's discussion thread
+                message["message_thread_id"] = root
         return self._user_update("message", state, message, queue)
 
     def edit_text(

@@ -14,8 +14,10 @@ class ChatMethods(ApiCore):
         if state.bot_removed and state.chat.type != "private":
             kind = "supergroup" if state.chat.type == "supergroup" else "group"
             raise ApiError(403, f"Forbidden: bot was kicked from the {kind} chat")
+        linked = {"linked_chat_id": state.linked_chat_id} if state.linked_chat_id else {}
         return {
             **state.chat.to_dict(),
+            **linked,
             "accent_color_id": 0,
             "max_reaction_count": 11,
             "accepted_gift_types": {

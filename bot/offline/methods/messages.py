@@ -36,6 +36,11 @@ class MessageMethods(ApiCore):
         )
         if isinstance(params.get("link_preview_options"), dict):
             message["link_preview_options"] = params["link_preview_options"]
+        if state.chat.type == "channel":  # a channel post: no from, the channel speaks
+            del message["from"]
+            message["sender_chat"] = state.chat.to_dict()
+            state.bot_posts.add(message["message_id"])
+            self.forward_to_discussion(state, message)
         return clone(message)
 
     async def _edit_message_text(self, params: JSON) -> JSON:
