@@ -17,7 +17,7 @@ from telegram import BotCommand, Update
 
 from bot import render
 from bot.context import NewsContext
-from bot.handlers import articles, comments, moderation, subscriptions
+from bot.handlers import articles, channels, comments, moderation, subscriptions
 from bot.handlers.common import reply
 from bot.permissions import may_change_chat, role_of
 
@@ -29,6 +29,7 @@ class Who(Enum):
 
     ANYONE = ""
     MODERATOR = "Only moderators can do that."
+    BOT_MODERATOR = "Only the bot's own moderators (ADMIN_IDS) can do that."
     CHAT_ADMIN = "Only the group's admins can change this chat's settings."
 
 
@@ -159,6 +160,24 @@ COMMANDS: tuple[Command, ...] = (
         Who.CHAT_ADMIN,
         moderation=True,
     ),
+    Command(
+        "connect",
+        "@CHANNEL",
+        "publish new articles in a channel the bot administers",
+        "/connect @dailynews",
+        channels.connect,
+        Who.BOT_MODERATOR,
+        moderation=True,
+    ),
+    Command(
+        "disconnect",
+        "@CHANNEL",
+        "stop publishing in a channel",
+        "/disconnect @dailynews",
+        channels.disconnect,
+        Who.BOT_MODERATOR,
+        moderation=True,
+    ),
 )
 
 
@@ -200,6 +219,8 @@ def guarded(command: Command) -> Callback:
     async def callback(update: Update, context: NewsContext) -> None:
         if command.who is Who.MODERATOR:
             allowed = await role_of(update, context) is not None
+        elif command.who is Who.BOT_MODERATOR:
+            allowed = await role_of(update, context) == "global"
         else:
             allowed = await may_change_chat(update, context)
         if not allowed:

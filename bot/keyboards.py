@@ -82,6 +82,36 @@ def article_buttons(article_id: int, comment_count: int) -> InlineKeyboardMarkup
     )
 
 
+def deep_link(bot_username: str, payload: str) -> str:
+    """A t.me link that opens the bot and sends it ``/start PAYLOAD``."""
+    return f"https://t.me/{bot_username}?start={payload}"
+
+
+def open_in_bot(bot_username: str, article_id: int) -> InlineKeyboardMarkup:
+    """One button that opens the article in the bot (under a shared card)."""
+    link = deep_link(bot_username, f"a{article_id}")
+    return InlineKeyboardMarkup([[InlineKeyboardButton("Open in the bot", url=link)]])
+
+
+def channel_buttons(
+    bot_username: str, article_id: int, comment_count: int
+) -> InlineKeyboardMarkup:
+    """Under a card published in a channel: open it, or its comments, in the bot."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    "Open in the bot", url=deep_link(bot_username, f"a{article_id}")
+                ),
+                InlineKeyboardButton(
+                    f"💬 Comments ({comment_count})",
+                    url=deep_link(bot_username, f"c{article_id}"),
+                ),
+            ]
+        ]
+    )
+
+
 def latest_buttons(articles: Sequence[ArticleLine]) -> InlineKeyboardMarkup | None:
     """One numbered button per listed article, five to a row."""
     if not articles:

@@ -1060,7 +1060,9 @@ class Store:
     async def set_scope(self, chat_id: int, scope: Visibility) -> None:
         """Whether comments posted in a group from now on are public or stay in the group."""
         async with self.transaction() as db:
-            await db.execute("UPDATE chats SET scope = ? WHERE id = ?", (scope, chat_id))
+            await db.execute(
+                "UPDATE chats SET scope = ?, scope_chosen = 1 WHERE id = ?", (scope, chat_id)
+            )
 
     async def set_subscribed(self, chat_id: int, subscribed: bool) -> None:
         """Turn pushing new articles to a chat on or off."""

@@ -13,7 +13,15 @@ from telegram.ext import (
 
 from bot import commands, keyboards, permissions
 from bot.context import NewsApp
-from bot.handlers import articles, comments, common, errors, inline, subscriptions
+from bot.handlers import (
+    articles,
+    channels,
+    comments,
+    common,
+    errors,
+    inline,
+    subscriptions,
+)
 
 
 def register(app: NewsApp) -> None:
@@ -49,6 +57,8 @@ def register(app: NewsApp) -> None:
         app.add_handler(CallbackQueryHandler(callback, pattern=keyboards.pattern(action)))
     app.add_handler(CallbackQueryHandler(common.stale_button))
     app.add_handler(InlineQueryHandler(inline.answer_inline))
+    # A channel post forwarded into its discussion group: a card of ours opens a thread.
+    app.add_handler(MessageHandler(filters.IS_AUTOMATIC_FORWARD, channels.note_forward))
     # Plain text: the awaited comment, a reply to a card or comment, or a hint.
     app.add_handler(
         MessageHandler(

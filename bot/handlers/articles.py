@@ -6,6 +6,7 @@ from telegram import Update
 
 from bot import keyboards, render
 from bot.context import NewsContext
+from bot.handlers.comments import send_comment_page
 from bot.handlers.common import (
     argument_text,
     chat_id_of,
@@ -38,10 +39,13 @@ async def send_article_card(update: Update, context: NewsContext, article: Artic
 
 
 async def start(update: Update, context: NewsContext) -> None:
-    """Welcome the reader, or open the article named by a deep link (``/start a12``)."""
+    """Welcome the reader, or open a deep link: ``/start a12`` (``c12``: its comments)."""
     payload = context.args[0] if context.args else ""
-    if payload.startswith("a") and (article_id := parse_int(payload[1:])) is not None:
+    if payload[:1] in ("a", "c") and (article_id := parse_int(payload[1:])) is not None:
         article = await context.store.article(article_id, chat_id_of(update))
+        if article is not None and payload[0] == "c":  # a channel card's Comments button
+            await send_comment_page(update, context, article_id, 1)
+            return
         if article is not None:
             await send_article_card(update, context, article)
             return

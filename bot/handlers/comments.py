@@ -33,6 +33,7 @@ from bot.handlers.common import (
     reply,
 )
 from bot.identity import author_of, display_name
+from storage import channels as channel_store
 from storage import visibility
 from storage.clock import utc_now
 from storage.commenting import Reason, Refusal, check_edit, check_new
@@ -256,6 +257,12 @@ async def on_text(update: Update, context: NewsContext) -> None:
             if parent is not None:
                 await post_comment(update, context, parent.article_id, parent.id, message.text)
         return
+    if chat.type == ChatType.SUPERGROUP:
+        discussion = await _discussion_target(message, context)
+        if discussion is not None:  # a reply in a published card's discussion thread
+            article_id, parent_id = discussion
+            await post_comment(update, context, article_id, parent_id, message.text, quiet=True)
+            return
     pending = _pending(context).pop(chat.id, None)
     if pending is not None:
         if context.now() - pending.since <= PROMPT_TIMEOUT:
@@ -279,6 +286,27 @@ async def on_text(update: Update, context: NewsContext) -> None:
             "To comment, press Comment under an article, reply to an article card, or send "
             "/comment ID TEXT. /help lists everything.",
         )
+
+
+async def _discussion_target(
+    message: Message, context: NewsContext
+) -> tuple[int, int | None] | None:
+    """(article, parent comment) of a reply in a channel card's discussion thread, or None."""
+    replied = message.reply_to_message
+    thread = None if message.is_topic_message else message.message_thread_id
+    if thread is None and replied is not None and replied.is_automatic_forward:
+        thread = replied.message_id
+    if thread is None:
+        return None
+    article_id = await channel_store.article_of_thread(context.store, message.chat_id, thread)
+    if article_id is None:
+        return None
+    parent = None
+    if replied is not None and replied.message_id != thread:
+        comment = await context.store.comment_by_message(message.chat_id, replied.message_id)
+        if comment is not None and comment.article_id == article_id:
+            parent = comment.id
+    return article_id, parent
 
 
 def _replies_to_bot(message: Message, bot_id: int) -> bool:
@@ -335,8 +363,14 @@ async def post_comment(
     article_id: int,
     parent_id: int | None,
     text: str,
+    *,
+    quiet: bool = False,
 ) -> None:
-    """Check, store and confirm a comment; the store commits before the confirmation."""
+    """Check, store and confirm a comment; the store commits before the confirmation.
+
+    ``quiet``: a reply in a channel's discussion is its own record there; it gets
+    an answer only when it is refused.
+    """
     message = update.effective_message
     chat = update.effective_chat
     author = author_of(update)
@@ -367,6 +401,8 @@ async def post_comment(
     if in_group(update):
         stored_chat = await context.store.save_chat(chat.id, chat.type, chat.title)
         scope = stored_chat.scope
+        if quiet:  # a discussion is as public as its channel, unless its admins chose
+            scope = await channel_store.discussion_scope(context.store, chat.id)
     comment, created = await context.store.add_comment(
         article_id=article_id,
         parent_id=parent_id,
@@ -378,7 +414,7 @@ async def post_comment(
         visibility=_visibility_for(update, scope),
         now=utc_now(context.now()),
     )
-    if not created:
+    if not created or quiet:
         return
     what = f"Reply #{comment.id} to #{parent_id}" if parent_id else f"Comment #{comment.id}"
     where = "" if visibility.seen_everywhere(comment) else " (visible in this group only)"

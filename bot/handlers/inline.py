@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
     Update,
 )
 
-from bot import render
+from bot import keyboards, render
 from bot.context import NewsContext
 from storage.models import Article
 
@@ -37,11 +35,10 @@ async def answer_inline(update: Update, context: NewsContext) -> None:
 
 async def _result(context: NewsContext, article: Article) -> InlineQueryResultArticle:
     count = article.comment_count  # fetched for no chat: public comments only
-    link = f"https://t.me/{context.bot.username}?start=a{article.id}"
     return InlineQueryResultArticle(
         id=f"a{article.id}",
         title=article.title[:200],
         description=article.summary[:200],
         input_message_content=InputTextMessageContent(render.article_card(article, count)),
-        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("Open in the bot", url=link)]]),
+        reply_markup=keyboards.open_in_bot(context.bot.username, article.id),
     )
