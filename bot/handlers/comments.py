@@ -448,7 +448,8 @@ async def on_edit(update: Update, context: NewsContext) -> None:
         await reply(update, edit_refusal_text(comment.id, refusal))
         return
     await context.store.edit_comment(comment.id, body, now=utc_now(context.now()))
-    await reply(update, f"✏️ Comment #{comment.id} updated.")
+    if await _discussion_target(message, context) is None:  # a discussion shows the edit
+        await reply(update, f"✏️ Comment #{comment.id} updated.")
 
 
 async def delete_comment(update: Update, context: NewsContext) -> None:

@@ -1,0 +1,144 @@
+"""The news desk's channel end to end: connecting it, publishing, and its discussion group."""
+
+from __future__ import annotations
+
+from bot.handlers.channels import publish_card, refresh_counts
+from bot.offline import OfflineChat, OfflineUser
+from storage import Store
+from storage import channels as channel_store
+from tests.conftest import ADMIN_ID, Driver, buttons, only_text, sent
+
+DEEP = "https://t.me/NewsTestBot?start="
+
+
+def _newsroom(driver: Driver) -> tuple[OfflineUser, OfflineChat, OfflineChat]:
+    """A moderator, a channel the bot administers, and its discussion group (bot admin)."""
+    admin = OfflineUser(ADMIN_ID, "Editor")
+    driver.api.users[ADMIN_ID] = admin
+    channel = driver.api.channel("Daily News", username="dailynews", owner=admin)
+    group = driver.api.group("Daily News Chat", supergroup=True, owner=admin)
+    driver.api.set_admins(group, driver.api.bot_user, owner=admin)
+    driver.api.link_discussion(channel, group)
+    return admin, channel, group
+
+
+async def _published(driver: Driver, store: Store, channel: OfflineChat) -> int:
+    """Connect the channel, publish article 1 there and deliver its forward; the forward's id."""
+    await channel_store.connect_channel(store, channel.id, channel.title)
+    post_id = await publish_card(driver.app.bot, store, channel.id, 1)
+    assert post_id is not None
+    [forward] = driver.api.pending_updates()
+    await driver.feed(forward)
+    return int(forward["message"]["message_id"])
+
+
+async def test_a_moderator_connects_and_disconnects_a_channel(
+    driver: Driver, store: Store
+) -> None:
+    admin, channel, _ = _newsroom(driver)
+    reader = driver.api.user("Reader")
+    refused = only_text(await driver.say(reader, reader, "/connect @dailynews"))
+    assert refused == "Only the bot's own moderators (ADMIN_IDS) can do that."
+    done = only_text(await driver.say(admin, admin, "/connect @dailynews"))
+    assert done.startswith("📣 Connected “Daily News”: new articles will be published there.")
+    assert "discussion group" in done
+    again = only_text(await driver.say(admin, admin, "/connect dailynews"))
+    assert again == "“Daily News” is already connected."
+    [connected] = await channel_store.connected_channels(store)
+    assert (connected.id, connected.title) == (channel.id, "Daily News")
+    gone = only_text(await driver.say(admin, admin, "/disconnect @dailynews"))
+    assert gone == "Disconnected: no more new articles will be published there."
+    assert await channel_store.connected_channels(store) == []
+
+
+async def test_connect_says_what_is_missing(driver: Driver, store: Store) -> None:
+    admin, _, group = _newsroom(driver)
+    driver.api.channel("Not Mine", username="notmine", bot_is_admin=False)
+    assert only_text(await driver.say(admin, admin, "/connect @nowhere")).startswith(
+        "I can't see the channel @nowhere."
+    )
+    assert only_text(await driver.say(admin, admin, "/connect @notmine")) == (
+        "I am not an admin of “Not Mine”: add me as one (with the right to post) first."
+    )
+    assert only_text(await driver.say(admin, admin, f"/connect {group.id}")) == (
+        "“Daily News Chat” is not a channel. /connect takes a channel."
+    )
+    assert only_text(await driver.say(admin, admin, "/connect")).startswith("Usage: /connect")
+
+
+async def test_a_published_card_links_to_the_bot(driver: Driver, store: Store) -> None:
+    _, channel, _ = _newsroom(driver)
+    await publish_card(driver.app.bot, store, channel.id, 1)
+    [card] = sent(driver.api.calls, "sendMessage")
+    assert card["chat_id"] == channel.id
+    assert "💬 5 comments · id 1" in card["text"]
+    assert buttons(card) == [[("Open in the bot", DEEP + "a1"), ("💬 Comments (5)", DEEP + "c1")]]
+    reader = driver.api.user("Reader")
+    page = only_text(await driver.say(reader, reader, "/start c1"))
+    assert page.startswith("<b>Comments on")
+
+
+async def test_replies_in_the_discussion_become_comments(driver: Driver, store: Store) -> None:
+    _, channel, group = _newsroom(driver)
+    forward_id = await _published(driver, store, channel)
+    reader, other = driver.api.user("Reader"), driver.api.user("Other")
+    calls = await driver.say(group, reader, "Well reported.", reply_to=forward_id)
+    assert sent(calls) == []  # the discussion is its own record: nothing to confirm
+    [comment] = [c for c in await store.all_comments(1) if c.id == 6]
+    assert (comment.body, comment.author, comment.visibility) == (
+        "Well reported.",
+        "Reader",
+        "public",
+    )
+    first = driver.api.messages(group)[-1]["message_id"]
+    await driver.say(group, other, "I disagree.", reply_to=first)
+    [answer] = [c for c in await store.all_comments(1) if c.id == 7]
+    assert answer.parent_id == 6
+    # The comments are seen wherever the article's are, also in a private chat.
+    page = only_text(await driver.say(other, other, "/comments 1 2"))
+    assert "Well reported." in page and "I disagree." in page
+    # Editing the message edits the comment, without a word in the discussion.
+    assert sent(await driver.edit(group, first, reader, "Very well reported.")) == []
+    [edited] = [c for c in await store.all_comments(1) if c.id == 6]
+    assert edited.body == "Very well reported."
+    # The same limits as anywhere: a refusal is the one thing said in the discussion.
+    refused = only_text(await driver.say(group, reader, "x" * 2001, reply_to=forward_id))
+    assert refused.startswith("Your comment is 2001 characters")
+    # Chatter outside a card's thread is not a comment.
+    assert sent(await driver.say(group, reader, "Off topic")) == []
+    assert len(await store.all_comments(1)) == 7
+
+
+async def test_a_discussion_group_can_keep_its_comments(driver: Driver, store: Store) -> None:
+    admin, channel, group = _newsroom(driver)
+    forward_id = await _published(driver, store, channel)
+    only_text(await driver.say(group, admin, "/scope group"))
+    await driver.say(group, driver.api.user("Reader"), "Just us.", reply_to=forward_id)
+    [comment] = [c for c in await store.all_comments(1) if c.id == 6]
+    assert comment.visibility == "group"
+
+
+async def test_a_forward_of_the_channels_own_post_opens_no_discussion(
+    driver: Driver, store: Store
+) -> None:
+    _, channel, group = _newsroom(driver)
+    _, forward = driver.api.post_in_channel(channel, "Our own announcement", queue=False)
+    assert forward is not None
+    await driver.feed(forward)
+    forward_id = forward["message"]["message_id"]
+    assert sent(await driver.say(group, driver.api.user("R"), "Nice", reply_to=forward_id)) == []
+    assert len(await store.all_comments(1)) == 5
+
+
+async def test_published_counts_are_kept_up_to_date(driver: Driver, store: Store) -> None:
+    _, channel, group = _newsroom(driver)
+    forward_id = await _published(driver, store, channel)
+    driver.api.clear_calls()
+    assert await refresh_counts(driver.app.bot, store) == 0
+    await driver.say(group, driver.api.user("Reader"), "First!", reply_to=forward_id)
+    driver.api.clear_calls()
+    assert await refresh_counts(driver.app.bot, store) == 1
+    [edit] = sent(driver.api.calls, "editMessageText")
+    assert edit["chat_id"] == channel.id and "💬 6 comments · id 1" in edit["text"]
+    assert buttons(edit)[0][1] == ("💬 Comments (6)", DEEP + "c1")
+    assert await refresh_counts(driver.app.bot, store) == 0
