@@ -18,6 +18,7 @@ from typing import TextIO
 
 from bot.config import ConfigError, Settings, load_settings
 from storage import ImportReport, NewsbotError, Store, import_sources
+from storage.channels import connected_channels
 from storage.ingest import article_record
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -98,6 +99,9 @@ async def _storage_command(args: argparse.Namespace, settings: Settings) -> int:
         width = max(len(key) for key in stats)
         for key, value in stats.items():
             print(f"{key.replace('_', ' '):<{width}}  {value}")
+        for channel in await connected_channels(store):
+            posts = f"{channel.posts} card{'s' if channel.posts != 1 else ''} published"
+            print(f"channel {channel.id}  {channel.title or ''} ({posts})")
         return EXIT_OK
     finally:
         await store.close()

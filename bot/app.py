@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 from typing import Any
 
@@ -21,6 +22,7 @@ from bot.commands import command_menus
 from bot.config import Settings
 from bot.context import BotData, NewsApp, NewsContext
 from bot.handlers import register
+from bot.handlers.channels import connect_channel, refresh_counts
 from bot.handlers.subscriptions import push_articles
 from bot.ordering import MAX_CONCURRENT_UPDATES, ChatOrderedProcessor
 from bot.request import ResilientRequest
@@ -30,6 +32,7 @@ from storage.text import is_valid, valid_text
 log = logging.getLogger(__name__)
 
 OFFLINE_TOKEN = "1:offline"
+CHANNEL_COUNT_SECONDS = 60  # how stale a channel card's comment count may get
 # The update types the handlers use; getUpdates / setWebhook ask for these only.
 ALLOWED_UPDATES = [
     Update.MESSAGE,
@@ -152,21 +155,37 @@ async def post_init(app: NewsApp) -> None:
     await app.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
     await app.bot.set_my_commands(group, scope=BotCommandScopeAllGroupChats())
     settings = app.bot_data.valid_settings()
+    store = app.bot_data.open_store()
+    for channel in settings.channels:
+        answer = await connect_channel(app.bot, store, channel)
+        log.info("CHANNEL_IDS %s: %s", channel, html.unescape(answer))
     if settings.feeds:
         app.bot_data.feed_task = asyncio.create_task(poll_feeds(app, settings))
+    app.bot_data.channel_task = asyncio.create_task(keep_channel_counts(app))
 
 
 async def post_shutdown(app: NewsApp) -> None:
     """Stop feed polling and close the store if this application opened it."""
-    task, app.bot_data.feed_task = app.bot_data.feed_task, None
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
     data = app.bot_data
+    for task in (data.feed_task, data.channel_task):
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    data.feed_task = data.channel_task = None
     if data.owns_store and data.store is not None:
         store, data.store, data.owns_store = data.store, None, False
         await store.close()
+
+
+async def keep_channel_counts(app: NewsApp) -> None:
+    """Every minute, edit the channel cards whose comment count changed."""
+    while True:
+        await asyncio.sleep(CHANNEL_COUNT_SECONDS)
+        try:
+            await refresh_counts(app.bot, app.bot_data.open_store())
+        except Exception:  # a bad round must not stop the next
+            log.exception("could not update the comment counts of channel posts")
 
 
 async def poll_feeds(app: NewsApp, settings: Settings) -> None:

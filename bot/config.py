@@ -33,6 +33,7 @@ class Settings:
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     admin_chat_id: int | None = None
     feeds: tuple[str, ...] = ()
+    channels: tuple[str | int, ...] = ()
     feed_poll_minutes: int = 30
     webhook_url: str | None = None
     webhook_port: int = 8443
@@ -59,6 +60,14 @@ def _int(name: str, raw: str, *, low: int, high: int) -> int:
 
 def _chat_id(name: str, raw: str) -> int:
     return _int(name, raw, low=-(10**15), high=10**15)
+
+
+def _channel(raw: str) -> str | int:
+    if re.fullmatch(r"-100\d{5,15}", raw):
+        return int(raw)
+    if re.fullmatch(r"@?[A-Za-z][A-Za-z0-9_]{3,31}", raw):
+        return "@" + raw.lstrip("@")
+    raise ConfigError(f"CHANNEL_IDS takes @channel names or -100… ids, not {raw!r}")
 
 
 def _url(name: str, raw: str) -> str:
@@ -102,6 +111,7 @@ def load_settings(
     raw_base = get("TELEGRAM_BASE_URL")
     raw_webhook = get("WEBHOOK_URL")
     feeds = tuple(_url("FEEDS", f) for f in (get("FEEDS") or "").split() if f.strip(", "))
+    channels = tuple(_channel(c) for c in re.split(r"[\s,]+", get("CHANNEL_IDS") or "") if c)
     level = (get("LOG_LEVEL") or "INFO").upper()
     if level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
@@ -113,6 +123,7 @@ def load_settings(
         admin_ids=frozenset(admin_ids),
         admin_chat_id=_chat_id("ADMIN_CHAT_ID", raw_admin_chat) if raw_admin_chat else None,
         feeds=feeds,
+        channels=channels,
         feed_poll_minutes=_int(
             "FEED_POLL_MINUTES", get("FEED_POLL_MINUTES") or "30", low=1, high=10_080
         ),

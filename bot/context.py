@@ -37,6 +37,7 @@ class BotData:
     # Feed URL -> its ETag / Last-Modified, so an unchanged feed costs a 304.
     feed_validators: Validators = field(default_factory=dict)
     feed_task: asyncio.Task[Any] | None = None
+    channel_task: asyncio.Task[Any] | None = None  # keeps channel cards' counts current
 
     def open_store(self) -> Store:
         """The store; an error if the application has none yet."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from bot.app import post_init, post_shutdown
 from bot.handlers.channels import publish_card, refresh_counts
 from bot.offline import OfflineChat, OfflineUser
 from storage import Store
@@ -142,3 +145,15 @@ async def test_published_counts_are_kept_up_to_date(driver: Driver, store: Store
     assert edit["chat_id"] == channel.id and "💬 6 comments · id 1" in edit["text"]
     assert buttons(edit)[0][1] == ("💬 Comments (6)", DEEP + "c1")
     assert await refresh_counts(driver.app.bot, store) == 0
+
+
+async def test_channel_ids_are_connected_at_start(driver: Driver, store: Store) -> None:
+    _, channel, _ = _newsroom(driver)
+    driver.api.channel("Not Mine", username="notmine", bot_is_admin=False)
+    settings = driver.app.bot_data.valid_settings()
+    driver.app.bot_data.settings = dataclasses.replace(
+        settings, channels=("@dailynews", "@notmine")
+    )
+    await post_init(driver.app)
+    await post_shutdown(driver.app)
+    assert [c.id for c in await channel_store.connected_channels(store)] == [channel.id]

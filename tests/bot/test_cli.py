@@ -81,11 +81,21 @@ def test_export_then_import_into_a_new_database_is_lossless(
     assert run(capsys, "export")[1] == first
 
 
-def test_stats_and_backup(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_stats_and_backup(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, database: Path
+) -> None:
     run(capsys, "import", str(SAMPLE))
     code, out, _ = run(capsys, "stats")
     assert code == 0
     assert "articles          1" in out and "comments          5" in out
+    assert "channel -" not in out
+    with sqlite3.connect(database) as db:  # a channel connected by /connect or CHANNEL_IDS
+        db.execute(
+            "INSERT INTO chats (id, type, title, subscribed, updated_at) "
+            "VALUES (-1009, 'channel', 'Daily News', 1, '2025-12-05T09:00:00Z')"
+        )
+    out = run(capsys, "stats")[1]
+    assert "channel -1009  Daily News (0 cards published)" in out
     target = tmp_path / "copy.sqlite3"
     assert run(capsys, "backup", str(target))[0] == 0
     with sqlite3.connect(target) as copy:

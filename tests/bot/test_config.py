@@ -27,6 +27,7 @@ def test_values_are_parsed() -> None:
             "FEEDS": "https://a.example/feed http://b.example/rss",
             "WEBHOOK_PORT": "8080",
             "LOG_LEVEL": "debug",
+            "CHANNEL_IDS": "@dailynews, -1001234567890 evening_news",
         },
         env_file=None,
     )
@@ -35,6 +36,7 @@ def test_values_are_parsed() -> None:
     assert len(settings.feeds) == 2
     assert settings.webhook_port == 8080
     assert settings.log_level == "DEBUG"
+    assert settings.channels == ("@dailynews", -1001234567890, "@evening_news")
 
 
 @pytest.mark.parametrize(
@@ -46,6 +48,7 @@ def test_values_are_parsed() -> None:
         ({"TELEGRAM_BOT_TOKEN": "nocolon"}, "does not look like a bot token"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
         ({"WEBHOOK_SECRET": "has space"}, "WEBHOOK_SECRET may hold only"),
+        ({"CHANNEL_IDS": "@ok_name 12345"}, "CHANNEL_IDS takes @channel names or -100"),
     ],
 )
 def test_malformed_settings_name_themselves(env: dict[str, str], message: str) -> None:

@@ -6,7 +6,7 @@ import html
 
 import pytest
 
-from bot.app import post_init
+from bot.app import post_init, post_shutdown
 from bot.commands import command_menus, help_text
 from bot.offline import OfflineBotAPI, parse_html
 from storage import Store
@@ -60,6 +60,7 @@ async def test_menus_are_registered_for_private_chats_and_groups(
     driver: Driver, api: OfflineBotAPI
 ) -> None:
     await post_init(driver.app)
+    await post_shutdown(driver.app)
     private = [c["command"] for c in api.my_commands({"type": "all_private_chats"})]
     group = [c["command"] for c in api.my_commands({"type": "all_group_chats"})]
     assert private[:4] == ["start", "help", "latest", "article"]
