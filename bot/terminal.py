@@ -6,6 +6,9 @@ Lines are what a reader types. A few start with ``:`` or ``#`` and act instead:
     #M.N          press button N of message M
     :reply M TEXT send TEXT as a reply to message M
     :edit TEXT    edit your last message to TEXT (:edit M TEXT edits message M)
+    :channel      read as a channel's subscriber: the newest article is published in the
+                  channel “Newsroom”, and you move to its discussion group, where a
+                  :reply to the post is a comment on the article
     :help         this list
     :quit         leave (so does end of input)
 
@@ -16,6 +19,7 @@ answers that prompt, as a Telegram client would.
 from __future__ import annotations
 
 import asyncio
+import html
 import sys
 from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
@@ -25,6 +29,7 @@ from telegram import Update
 
 from bot.app import build_application, open_store
 from bot.config import Settings
+from bot.handlers.channels import connect_channel, publish_card
 from bot.offline import ApiCall, OfflineBotAPI, OfflineChat, OfflineRequest
 from bot.offline.entities import utf16_to_index
 from storage import Store
@@ -94,6 +99,7 @@ class Transcript:
         self.last_with_buttons: int | None = None
         self.awaiting_reply_to: int | None = None
         self.last_own_message: int | None = None
+        self.channel: OfflineChat | None = None
         self.echo = True
 
     def __call__(self, call: ApiCall) -> None:
@@ -109,10 +115,13 @@ class Transcript:
 
     def show(self, message: dict[str, Any], *, edited: bool) -> None:
         """Print one bot message with its id and numbered buttons."""
-        if message.get("chat", {}).get("id") != self.chat.id:
+        where = message.get("chat", {}).get("id")
+        in_channel = self.channel is not None and where == self.channel.id
+        if where != self.chat.id and not in_channel:
             return
         message_id = int(message["message_id"])
-        label = f"bot [{message_id}]" + (" (edited)" if edited else "")
+        label = ("channel" if in_channel else "bot") + f" [{message_id}]"
+        label += " (edited)" if edited else ""
         body = format_message(message, marks=True)
         self.write(f"{label}:\n" + "\n".join(f"  {line}" for line in body.splitlines()))
         markup = message.get("reply_markup") or {}
@@ -175,7 +184,9 @@ async def run_chat(
                 f", database {settings.db_path}. Type /help, or :help for the terminal keys."
             )
             async for line in _lines(script, interactive):
-                if not await _handle(line.rstrip("\n"), api, app, chat, you, transcript):
+                if not await _handle(
+                    line.rstrip("\n"), api, app, transcript.chat, you, transcript
+                ):
                     break
     finally:
         await store.close()
@@ -200,6 +211,9 @@ async def _handle(
         return False
     if text == ":help":
         transcript.write(COMMANDS_HELP)
+        return True
+    if text == ":channel":
+        await _read_channel(api, app, you, transcript)
         return True
     try:
         update = _update_for(text, api, chat, you, transcript)
@@ -244,3 +258,31 @@ def _update_for(
     if transcript.awaiting_reply_to is not None and not text.startswith("/"):
         reply_to, transcript.awaiting_reply_to = transcript.awaiting_reply_to, None
     return api.send_text(chat, you, text, reply_to=reply_to, queue=False)
+
+
+async def _read_channel(api: OfflineBotAPI, app: Any, you: Any, transcript: Transcript) -> None:
+    """Publish the newest article in a channel and move to its discussion group."""
+    store = app.bot_data.open_store()
+    if transcript.channel is None:
+        channel = api.channel("Newsroom", username="newsroom_channel", owner=you)
+        group = api.group("Newsroom Chat", supergroup=True, owner=you)
+        api.set_admins(group, api.bot_user, you, owner=you)
+        api.link_discussion(channel, group)
+        transcript.channel = channel
+        transcript.write(
+            "  (" + html.unescape(await connect_channel(app.bot, store, channel.id)) + ")"
+        )
+        transcript.chat = group
+    newest = await store.latest(1)
+    if not newest:
+        transcript.write("  (no article to publish yet)")
+        return
+    await publish_card(app.bot, store, transcript.channel.id, newest[0].id)
+    for update in api.take_updates():  # the card's automatic forward into the discussion
+        await app.process_update(Update.de_json(update, app.bot))
+        forward = update.get("message", {})
+        if forward.get("is_automatic_forward"):
+            transcript.write(
+                f"discussion [{forward['message_id']}] (the post, forwarded by Telegram): "
+                f"reply with :reply {forward['message_id']} TEXT to comment on it"
+            )

@@ -137,6 +137,25 @@ def test_chat_script_prints_the_transcript(
     assert "    :quit         leave (so does end of input)" in keys
 
 
+def test_chat_plays_a_channel_reader(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    script = tmp_path / "channel.txt"
+    script.write_text(":channel\n:reply 1 What a story.\n/comments 1 2\n")
+    code, out, _ = run(capsys, "chat", "--script", str(script))
+    assert code == 0
+    lines = out.splitlines()
+    assert any(line.startswith("  (📣 Connected “Newsroom”") for line in lines)
+    assert "channel [1]:" in lines
+    assert "  *Joint Anti-Missile Drills Conclude in Russia*" in lines
+    links = "https://t.me/NewsroomBot?start="
+    assert f"  [1] Open in the bot <{links}a1>  [2] 💬 Comments (5) <{links}c1>" in lines
+    assert (
+        "discussion [1] (the post, forwarded by Telegram): reply with :reply 1 TEXT to "
+        "comment on it"
+    ) in lines
+    page = lines[lines.index("you> /comments 1 2") :]
+    assert "  What a story." in page and "  _6 comments · page 2 of 2_" in page
+
+
 def test_a_second_chat_session_on_the_same_database_keeps_posting(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, database: Path
 ) -> None:

@@ -37,6 +37,11 @@ class UpdateMethods(ApiCore):
         """Updates queued and not yet confirmed by a getUpdates offset."""
         return clone(self._updates)
 
+    def take_updates(self) -> list[JSON]:
+        """Take the queued updates off the queue, oldest first (as a confirming getUpdates)."""
+        taken, self._updates = self._updates, []
+        return taken
+
     async def _true(self, params: JSON) -> bool:
         return True
 
