@@ -109,13 +109,12 @@ async def article_of_thread(store: Store, chat_id: int, thread_id: int) -> int |
 
 
 async def stale_posts(store: Store, limit: int = 100) -> list[ChannelPost]:
-    """Published cards whose comment count changed since it was shown (public comments)."""
+    """Published cards whose comment count (what every chat counts) changed since shown."""
     rows = await store._all(
-        "SELECT p.channel_id, p.message_id, p.article_id, p.shown_count, "
-        "(SELECT count(*) FROM comments c WHERE c.article_id = p.article_id "
-        " AND c.status = 'visible' AND c.visibility = 'public') AS current "
-        "FROM channel_posts p JOIN chats ON chats.id = p.channel_id AND chats.subscribed = 1 "
-        "WHERE current <> p.shown_count ORDER BY p.posted_at DESC LIMIT ?",
+        "SELECT p.channel_id, p.message_id, p.article_id, a.comment_count AS current "
+        "FROM channel_posts p JOIN articles a ON a.id = p.article_id "
+        "JOIN chats ON chats.id = p.channel_id AND chats.subscribed = 1 "
+        "WHERE a.comment_count <> p.shown_count ORDER BY p.posted_at DESC LIMIT ?",
         (limit,),
     )
     return [
