@@ -33,8 +33,16 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.app import build_application
 from bot.config import Settings
@@ -244,6 +252,136 @@ async def run_echo(updates: int, users: int) -> dict[str, float]:
     return result
 
 
+# ---------------------------------------------------------------------- against the floor
+
+FLOOR_KINDS = ("/article", "/latest", "/timeline", "/comments", "Comments button", "/comment")
+
+
+def _kind_update(
+    api: OfflineBotAPI,
+    kind: str,
+    user: OfflineUser,
+    chat: OfflineChat,
+    card: tuple[int, str],
+    n: int,
+    articles: int,
+) -> dict[str, Any]:
+    """One update of a kind, about a spread of articles."""
+    article_id = 1 + (n * 7919) % articles
+    if kind == "Comments button":
+        return api.press_button(chat, card[0], user, card[1], queue=False)
+    text = {
+        "/article": f"/article {article_id}",
+        "/latest": "/latest 5",
+        "/timeline": f"/timeline {article_id}",
+        "/comments": f"/comments {article_id} 1",
+        "/comment": f"/comment {article_id} A reader's comment, number {n}.",
+    }[kind]
+    return api.send_text(chat, user, text, queue=False)
+
+
+def floor_application(
+    store: Store, api: OfflineBotAPI, replies: dict[str, tuple[str, Any]]
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The real application (settings, request layer, processor, defaults) with every
+    handler replaced by one that sends the reply the real handler sent, pre-rendered,
+    and touches nothing else: the most this project's commands can reach."""
+    app = build_application(Settings(db_path=store.path), request=OfflineRequest(api), store=store)
+    for group, handlers in list(app.handlers.items()):
+        for handler in list(handlers):
+            app.remove_handler(handler, group)
+
+    def sender(kind: str) -> Any:
+        text, markup = replies[kind]
+
+        async def send(update: Update, context: Any) -> None:
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            await update.effective_message.reply_text(  # type: ignore[union-attr]
+                text, reply_markup=markup, do_quote=update.callback_query is None
+            )
+
+        return send
+
+    for kind in replies:
+        if kind.startswith("/"):
+            app.add_handler(CommandHandler(kind[1:], sender(kind)))
+    if "Comments button" in replies:
+        app.add_handler(CallbackQueryHandler(sender("Comments button")))
+    return app
+
+
+async def _run_kind(
+    app: Application[Any, Any, Any, Any, Any, Any],
+    api: TimedAPI,
+    kind: str,
+    updates: int,
+    articles: int,
+    first: int,
+) -> tuple[float, list[float]]:
+    """(updates/s less the stand-in's time, latencies) of ``updates`` of one kind."""
+    people = [api.user(f"Floor{first + n}") for n in range(updates)]  # none hits a limit
+    own: list[float] = []
+    samples: list[float] = []
+    async with app:
+        card_of: dict[int, tuple[int, str]] = {}
+        if kind == "Comments button":  # each reader has a card to press under
+            for user in people:
+                chat = api.private_chat(user)
+                await app.process_update(
+                    Update.de_json(api.send_text(chat, user, "/article 1", queue=False), app.bot)
+                )
+                card = api.sent_messages(chat)[-1]
+                data = next(
+                    button["callback_data"]
+                    for row in card["reply_markup"]["inline_keyboard"]
+                    for button in row
+                    if button.get("callback_data", "").startswith("cm:")
+                )
+                card_of[user.id] = (int(card["message_id"]), data)
+        for n, user in enumerate(people):
+            chat = api.private_chat(user)
+            update = _kind_update(
+                api, kind, user, chat, card_of.get(user.id, (0, "")), n, articles
+            )
+            api.server_time = 0.0
+            start = time.perf_counter()
+            await app.process_update(Update.de_json(update, app.bot))
+            took = time.perf_counter() - start
+            samples.append(took)
+            own.append(took - api.server_time)
+    return len(own) / sum(own), samples
+
+
+async def run_against_floor(store: Store, updates: int, articles: int) -> None:
+    """Each command through the real bot and through the floor, in the same run."""
+    print(f"each command, {updates:,} updates, against the floor (the same app and replies):")
+    print(f"  {'command':<16} {'newsbot/s':>10} {'floor/s':>10} {'ratio':>6} {'p99 ms':>7}")
+    first = 0
+    replies: dict[str, tuple[str, Any]] = {}  # the real reply of each kind, for the floor
+    for kind in FLOOR_KINDS:
+        api = TimedAPI(username="BenchBot")
+        app = build_application(
+            Settings(db_path=store.path), request=OfflineRequest(api), store=store
+        )
+        real, samples = await _run_kind(app, api, kind, updates, articles, first)
+        first += updates
+        reply = next(
+            call for call in reversed(api.calls) if call.method == "sendMessage" and call.ok
+        )
+        markup = reply.params.get("reply_markup")
+        replies[kind] = (
+            reply.params["text"],
+            InlineKeyboardMarkup.de_json(markup, None) if markup else None,
+        )
+        floor_api = TimedAPI(username="BenchBot")
+        floor_app = floor_application(store, floor_api, replies)
+        floor, _ = await _run_kind(floor_app, floor_api, kind, updates, articles, first)
+        first += updates
+        p99 = sorted(samples)[int(len(samples) * 0.99)] * 1000
+        print(f"  {kind:<16} {real:10,.0f} {floor:10,.0f} {real / floor:6.2f} {p99:7.2f}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", default="/tmp/newsbot-corpus", help="folder of corpus.py")
@@ -252,6 +390,7 @@ async def main() -> None:
     parser.add_argument("--memory-updates", type=int, default=2_000)
     parser.add_argument("--network-updates", type=int, default=1_000)
     parser.add_argument("--rtt-ms", type=float, default=20.0, help="simulated round trip")
+    parser.add_argument("--floor-updates", type=int, default=2_000, help="per command")
     args = parser.parse_args()
     db_path = Path(args.corpus) / "corpus.sqlite3"
     if not db_path.exists():
@@ -276,6 +415,7 @@ async def main() -> None:
             f"{news_peak / 2**20:.1f} MiB, echo {echo_peak / 2**20:.1f} MiB "
             f"(ratio {news_peak / echo_peak:.2f})"
         )
+        await run_against_floor(store, args.floor_updates, articles)
         await run_with_network(
             store, args.network_updates, args.users, articles, args.rtt_ms / 1000
         )
