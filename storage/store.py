@@ -14,6 +14,7 @@ import os
 import re
 import sqlite3
 import unicodedata
+import urllib.parse
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import fields, replace
@@ -56,6 +57,9 @@ _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 _SEARCH_WORD = re.compile(r"\w+", re.UNICODE)
 
 Row = aiosqlite.Row
+POINT_READ_BUSY_MS = 50
+# A plan step that reads all of a table (or of one of its indexes): SCAN name ...
+_SCAN = re.compile(r"SCAN (\w+)")
 
 
 def slugify(title: str) -> str:
@@ -190,10 +194,17 @@ _ARTICLE_SELECT = f"""
 class Store:
     """Everything the bot and the CLI read from and write to the corpus."""
 
+    strict_point_reads = False
+    """Raise when a point read would scan (tests set it); otherwise it goes to the thread."""
+
     def __init__(self, db: aiosqlite.Connection, path: str) -> None:
         self.db = db
         self.path = path
         self._write_lock = asyncio.Lock()
+        self._reader: sqlite3.Connection | None = None
+        self._reader_failed = False
+        self._indexed: dict[str, bool] = {}  # SQL -> whether its plan only searches
+        self._tables: set[str] = set()  # a scan of one of these is a scan of a table
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -207,7 +218,11 @@ class Store:
         return cls(db, str(path))
 
     async def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connections."""
+        self._reader_failed = True  # closed: no point read opens it again
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         await self.db.close()
 
     @asynccontextmanager
@@ -229,6 +244,83 @@ class Store:
 
     async def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
         return list(await self.db.execute_fetchall(sql, params))
+
+    # Point reads: a handful of rows found through an index cost less than the hop
+    # to aiosqlite's thread, so they run on the event loop, on a read-only connection
+    # of their own (WAL lets it read while the thread writes). A statement whose
+    # plan would scan never runs there: it goes to the thread (and fails a test).
+
+    def _point_reader(self) -> sqlite3.Connection | None:
+        if self._reader is None and not self._reader_failed:
+            try:
+                reader = sqlite3.connect(
+                    f"file:{urllib.parse.quote(self.path)}?mode=ro",
+                    uri=True,
+                    check_same_thread=False,
+                )
+                reader.row_factory = sqlite3.Row
+                reader.execute(f"PRAGMA busy_timeout = {POINT_READ_BUSY_MS}")
+                self._tables = {
+                    row[0]
+                    for row in reader.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    )
+                }
+            except sqlite3.Error:
+                self._reader_failed = True
+                return None
+            self._reader = reader
+        return self._reader
+
+    def _searches_only(
+        self,
+        reader: sqlite3.Connection,
+        sql: str,
+        params: Sequence[Any] | dict[str, Any],
+        walks_index: bool,
+    ) -> bool:
+        known = self._indexed.get(sql)
+        if known is None:
+            plan = [row[3] for row in reader.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+            # A scan of a table is what may not happen; one of a CTE's few rows may.
+            scans = [
+                step
+                for step in plan
+                if (m := _SCAN.match(step))
+                and m.group(1) in self._tables
+                and not (walks_index and " USING " in step and "INDEX" in step)
+            ]
+            if scans and self.strict_point_reads:
+                raise AssertionError(f"a point read would scan ({'; '.join(scans)}): {sql}")
+            known = self._indexed[sql] = not scans
+        return known
+
+    async def _point_all(
+        self,
+        sql: str,
+        params: Sequence[Any] | dict[str, Any] = (),
+        *,
+        walks_index: bool = False,
+    ) -> list[Row]:
+        """Rows found through an index: read on the event loop, without a thread hop.
+
+        ``walks_index``: the statement walks an index in its order and stops at a
+        small LIMIT (the newest N), which its plan shows as a scan of that index.
+        """
+        reader = self._point_reader()
+        if reader is not None and self._searches_only(reader, sql, params, walks_index):
+            try:
+                return reader.execute(sql, params).fetchall()
+            except sqlite3.OperationalError:  # busy for a moment: the thread waits better
+                pass
+        return await self._all(sql, params)
+
+    async def _point_one(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+    ) -> Row | None:
+        """One row found through an index, read on the event loop."""
+        rows = await self._point_all(sql, params)
+        return rows[0] if rows else None
 
     # ------------------------------------------------------------------ articles
 
@@ -551,14 +643,14 @@ class Store:
 
     async def article(self, article_id: int, chat_id: int | None = None) -> Article | None:
         """The article with this id, or None; ``comment_count`` as ``chat_id`` sees it."""
-        row = await self._one(
+        row = await self._point_one(
             f"{_ARTICLE_SELECT} WHERE a.id = :key", {"key": article_id, **rule.params(chat_id)}
         )
         return self._article_from_row(row) if row else None
 
     async def article_by_slug(self, slug: str, chat_id: int | None = None) -> Article | None:
         """The article with this slug, or None; ``comment_count`` as ``chat_id`` sees it."""
-        row = await self._one(
+        row = await self._point_one(
             f"{_ARTICLE_SELECT} WHERE a.slug = :key", {"key": slug.lower(), **rule.params(chat_id)}
         )
         return self._article_from_row(row) if row else None
@@ -572,15 +664,16 @@ class Store:
 
     async def article_title(self, article_id: int) -> str | None:
         """Just an article's title: cheap, for confirmations and buttons."""
-        row = await self._one("SELECT title FROM articles WHERE id = ?", (article_id,))
+        row = await self._point_one("SELECT title FROM articles WHERE id = ?", (article_id,))
         return str(row["title"]) if row else None
 
     async def latest(self, limit: int = 10) -> list[ArticleLine]:
         """The newest articles, by publication (or import) time."""
-        rows = await self._all(
+        rows = await self._point_all(
             "SELECT id, slug, title, published_at, imported_at FROM articles "
             "ORDER BY coalesce(published_at, imported_at) DESC, id DESC LIMIT ?",
             (limit,),
+            walks_index=True,
         )
         return [
             ArticleLine(r["id"], r["slug"], r["title"], r["published_at"], r["imported_at"])
@@ -601,7 +694,7 @@ class Store:
 
     async def timeline(self, article_id: int) -> list[TimelineEvent]:
         """An article's dated events in chronological order."""
-        rows = await self._all(
+        rows = await self._point_all(
             "SELECT * FROM timeline_events WHERE article_id = ? ORDER BY sort_key, id",
             (article_id,),
         )
@@ -614,7 +707,7 @@ class Store:
         end; ``earlier`` says whether older events were left out. (Counting them
         would cost a scan of the whole topic.)
         """
-        rows = await self._all(
+        rows = await self._point_all(
             "WITH latest AS ("
             "  SELECT x.event_id, x.article_id, x.sort_key FROM tags t "
             "  JOIN topic_events x ON x.tag_id = t.id WHERE t.name = :tag "
@@ -632,7 +725,7 @@ class Store:
 
     async def tag_exists(self, tag: str) -> bool:
         """Whether any article carries this tag."""
-        row = await self._one(
+        row = await self._point_one(
             "SELECT 1 FROM tags t JOIN article_tags x ON x.tag_id = t.id WHERE t.name = ? LIMIT 1",
             (tag.strip().lower(),),
         )
@@ -651,7 +744,7 @@ class Store:
 
     async def comment_count(self, article_id: int, chat_id: int | None) -> int:
         """Visible comments on an article that this chat may see."""
-        row = await self._one(
+        row = await self._point_one(
             f"SELECT {_VISIBLE_COUNT} AS total FROM articles a WHERE a.id = :article",
             {"article": article_id, **rule.params(chat_id)},
         )
@@ -671,7 +764,7 @@ class Store:
         the few positions this chat does not see, which a partial index lists.
         """
         params = {"article": article_id, **rule.params(chat_id)}
-        article = await self._one(
+        article = await self._point_one(
             f"SELECT a.title, a.next_seq, {_VISIBLE_COUNT} AS total, "
             # The few exceptions, by their partial index (a plain index on article_id
             # would walk the article's every comment).
@@ -695,7 +788,7 @@ class Store:
                 break
             cursor += 1
         # The page's top-level comments and every reply under them, in one round trip.
-        rows = await self._all(
+        rows = await self._point_all(
             "WITH tops AS ("
             f"  SELECT c.id FROM comments c WHERE c.article_id = :article "
             f"  AND c.parent_id IS NULL AND c.seq > :after AND {rule.shown_sql('c')} "
@@ -735,7 +828,7 @@ class Store:
 
     async def comment(self, comment_id: int) -> Comment | None:
         """A comment by id, whoever may see it (callers check ``visible_in``)."""
-        row = await self._one(
+        row = await self._point_one(
             f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE id = ?", (comment_id,)
         )
         return _comment(row) if row else None
@@ -747,7 +840,7 @@ class Store:
 
     async def comment_by_message(self, chat_id: int, message_id: int) -> Comment | None:
         """The comment that came from this Telegram message, if any."""
-        row = await self._one(
+        row = await self._point_one(
             f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE chat_id = ? AND message_id = ?",
             (chat_id, message_id),
         )
@@ -821,7 +914,7 @@ class Store:
 
     async def recent_comment_count(self, user_id: int, since: str) -> int:
         """How many comments a user posted since a time (for the rate limit)."""
-        row = await self._one(
+        row = await self._point_one(
             "SELECT count(*) FROM comments WHERE user_id = ? AND created_at >= ?",
             (user_id, since),
         )
@@ -834,7 +927,7 @@ class Store:
 
         A comment its author deleted does not count.
         """
-        row = await self._one(
+        row = await self._point_one(
             "SELECT 1 FROM comments WHERE user_id = ? AND created_at >= ? AND article_id = ? "
             "AND chat_id IS ? AND body = ? AND status <> 'deleted' LIMIT 1",
             (user_id, since, article_id, chat_id, body),
@@ -952,7 +1045,7 @@ class Store:
 
     async def user(self, user_id: int) -> User | None:
         """A user by Telegram id."""
-        row = await self._one("SELECT * FROM users WHERE id = ?", (user_id,))
+        row = await self._point_one("SELECT * FROM users WHERE id = ?", (user_id,))
         return User(row["id"], row["display_name"], bool(row["banned"])) if row else None
 
     async def set_banned(
@@ -984,7 +1077,7 @@ class Store:
         self, user_id: int, chat_id: int | None
     ) -> Literal["everywhere", "here"] | None:
         """Whether a user is banned from commenting everywhere, in this chat, or not at all."""
-        row = await self._one(
+        row = await self._point_one(
             "SELECT coalesce((SELECT banned FROM users WHERE id = :user), 0) AS everywhere, "
             "EXISTS (SELECT 1 FROM chat_bans WHERE chat_id IS :chat AND user_id = :user) AS here",
             {"user": user_id, "chat": chat_id},
@@ -1014,7 +1107,7 @@ class Store:
 
     async def chat(self, chat_id: int) -> Chat | None:
         """A chat by Telegram id."""
-        row = await self._one("SELECT * FROM chats WHERE id = ?", (chat_id,))
+        row = await self._point_one("SELECT * FROM chats WHERE id = ?", (chat_id,))
         if row is None:
             return None
         return Chat(row["id"], row["type"], row["title"], bool(row["subscribed"]), row["scope"])

@@ -22,6 +22,8 @@ from bot.offline import ApiCall, OfflineBotAPI, OfflineChat, OfflineRequest, Off
 from storage import Store
 
 ADMIN_ID = 999
+# A read on the event loop must go through an index: one that would scan fails its test.
+Store.strict_point_reads = True
 
 # Property tests judge what the code does, not how fast a shared machine runs it.
 hypothesis.settings.register_profile(

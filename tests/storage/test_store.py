@@ -394,6 +394,9 @@ async def test_the_reads_the_bot_makes_use_the_indexes_made_for_them(store: Stor
     article_id = await load_bundled_sample(store)
     statements: list[str] = []
     await store.db.set_trace_callback(statements.append)
+    reader = store._point_reader()  # point reads go on the event loop, through this one
+    assert reader is not None
+    reader.set_trace_callback(statements.append)
     await store.latest(10)
     await store.article(article_id, -5)
     await store.comment_page(article_id, 1, None)
@@ -402,6 +405,7 @@ async def test_the_reads_the_bot_makes_use_the_indexes_made_for_them(store: Stor
     await store.topic_timeline("china", 40)
     await store.search("drills", -5)
     await store.db.set_trace_callback(None)
+    reader.set_trace_callback(None)
     queries = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
     assert len(queries) >= 7
     for statement in queries:
@@ -415,3 +419,30 @@ async def test_the_reads_the_bot_makes_use_the_indexes_made_for_them(store: Stor
                 assert step.split()[1] in ("tops", "l") or "(subquery" in step, (statement, plan)
         # The article's every comment is for the export only, never for a page.
         assert not any("comments_by_article" in step for step in plan), (statement, plan)
+
+
+async def test_point_reads_skip_the_database_thread(store: Store) -> None:
+    article_id = await load_bundled_sample(store)
+    on_thread: list[str] = []
+    await store.db.set_trace_callback(on_thread.append)
+    article = await store.article(article_id)
+    comment = await store.comment(1)
+    await store.db.set_trace_callback(None)
+    assert article is not None and comment is not None
+    assert on_thread == []  # read on the event loop, through the read-only connection
+
+
+async def test_a_read_that_would_scan_never_runs_on_the_event_loop(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await load_bundled_sample(store)
+    scanning = "SELECT id FROM comments WHERE body = ?"
+    with pytest.raises(AssertionError, match="a point read would scan"):
+        await store._point_all(scanning, ("Hi",))
+    # Outside the tests it is read on the database thread instead.
+    monkeypatch.setattr(Store, "strict_point_reads", False)
+    on_thread: list[str] = []
+    await store.db.set_trace_callback(on_thread.append)
+    assert await store._point_all(scanning + " OR 1", ("Hi",))
+    await store.db.set_trace_callback(None)
+    assert on_thread == [scanning.replace("?", "'Hi'") + " OR 1"]
