@@ -323,6 +323,9 @@ async def _run_kind(
     people = [api.user(f"Floor{first + n}") for n in range(updates)]  # none hits a limit
     own: list[float] = []
     samples: list[float] = []
+    store: Store = app.bot_data.open_store()
+    for user in people:  # an earlier run's comments came from these very chats
+        api.continue_chat(api.private_chat(user), await store.last_message_id(user.id))
     async with app:
         card_of: dict[int, tuple[int, str]] = {}
         if kind == "Comments button":  # each reader has a card to press under

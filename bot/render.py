@@ -43,7 +43,7 @@ def esc(text: str) -> str:
 
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
 
 
 @dataclass(frozen=True, slots=True)
