@@ -230,6 +230,7 @@ class Chat:
     title: str | None
     subscribed: bool
     scope: Visibility
+    topic_id: int | None = None  # the forum topic new articles go to
 
 
 @dataclass(frozen=True, slots=True)

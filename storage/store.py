@@ -1096,21 +1096,30 @@ class Store:
                 "ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title, "
                 "updated_at = excluded.updated_at "
                 "WHERE type <> excluded.type OR title IS NOT excluded.title "
-                "RETURNING subscribed, scope",
+                "RETURNING subscribed, scope, topic_id",
                 (chat_id, chat_type, title, utc_now()),
             )
         if row is None:
             chat = await self.chat(chat_id)
             assert chat is not None
             return chat
-        return Chat(chat_id, chat_type, title, bool(row["subscribed"]), row["scope"])
+        return Chat(
+            chat_id, chat_type, title, bool(row["subscribed"]), row["scope"], row["topic_id"]
+        )
 
     async def chat(self, chat_id: int) -> Chat | None:
         """A chat by Telegram id."""
         row = await self._point_one("SELECT * FROM chats WHERE id = ?", (chat_id,))
         if row is None:
             return None
-        return Chat(row["id"], row["type"], row["title"], bool(row["subscribed"]), row["scope"])
+        return Chat(
+            row["id"],
+            row["type"],
+            row["title"],
+            bool(row["subscribed"]),
+            row["scope"],
+            row["topic_id"],
+        )
 
     async def move_chat(self, old_id: int, new_id: int) -> int:
         """A group became a supergroup with a new id: its comments, settings and bans follow.
@@ -1157,11 +1166,14 @@ class Store:
                 "UPDATE chats SET scope = ?, scope_chosen = 1 WHERE id = ?", (scope, chat_id)
             )
 
-    async def set_subscribed(self, chat_id: int, subscribed: bool) -> None:
-        """Turn pushing new articles to a chat on or off."""
+    async def set_subscribed(
+        self, chat_id: int, subscribed: bool, topic_id: int | None = None
+    ) -> None:
+        """Turn pushing new articles to a chat on or off; in a forum, into ``topic_id``."""
         async with self.transaction() as db:
             await db.execute(
-                "UPDATE chats SET subscribed = ? WHERE id = ?", (int(subscribed), chat_id)
+                "UPDATE chats SET subscribed = ?, topic_id = ? WHERE id = ?",
+                (int(subscribed), topic_id if subscribed else None, chat_id),
             )
 
     async def subscribed_chats(self) -> list[int]:

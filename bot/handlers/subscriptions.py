@@ -31,16 +31,22 @@ async def unsubscribe(update: Update, context: NewsContext) -> None:
 
 async def _set(update: Update, context: NewsContext, subscribed: bool) -> None:
     chat = update.effective_chat
+    message = update.effective_message
     if chat is None:
         return
+    # In a forum, /subscribe sent inside a topic sends new articles to that topic.
+    topic = message.message_thread_id if message and message.is_topic_message else None
     stored = await context.store.save_chat(chat.id, chat.type, chat.title)
-    if stored.subscribed == subscribed:
+    if stored.subscribed == subscribed and (not subscribed or stored.topic_id == topic):
         state = "already subscribed" if subscribed else "not subscribed"
-        await reply(update, f"This chat is {state}.")
+        await reply(update, f"This {'topic' if topic else 'chat'} is {state}.")
         return
-    await context.store.set_subscribed(chat.id, subscribed)
+    await context.store.set_subscribed(chat.id, subscribed, topic)
     if subscribed:
-        await reply(update, "Subscribed: new articles will be posted here. /unsubscribe stops.")
+        where = "in this topic" if topic else "here"
+        await reply(
+            update, f"Subscribed: new articles will be posted {where}. /unsubscribe stops."
+        )
     else:
         await reply(update, "Unsubscribed: no more new articles here.")
 
@@ -73,6 +79,8 @@ async def push_articles(bot: Bot, store: Store, article_ids: Sequence[int]) -> i
 async def _push_to(bot: Bot, store: Store, chat_id: int, chosen: Sequence[int], more: int) -> int:
     """Send the chosen articles' cards, and the pointer to the rest, to one chat."""
     sent = 0
+    stored = await store.chat(chat_id)
+    topic = stored.topic_id if stored else None
     for article_id in chosen:
         article = await store.article(article_id, chat_id)
         if article is None:
@@ -83,18 +91,23 @@ async def _push_to(bot: Bot, store: Store, chat_id: int, chosen: Sequence[int], 
             chat_id,
             render.article_card(article, count),
             keyboards.article_buttons(article.id, count),
+            topic,
         )
     if more:
-        sent += await _send(bot, chat_id, render.more_new_articles(more))
+        sent += await _send(bot, chat_id, render.more_new_articles(more), None, topic)
     return sent
 
 
 async def _send(
-    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    topic: int | None = None,
 ) -> int:
-    """Send one pushed message; 1 if it went, 0 if Telegram refused it (logged)."""
+    """Send one pushed message (into a forum's ``topic``); 1 if it went, 0 if refused (logged)."""
     try:
-        await bot.send_message(chat_id, text, reply_markup=markup)
+        await bot.send_message(chat_id, text, reply_markup=markup, message_thread_id=topic)
     except (Forbidden, ChatMigrated):
         raise
     except TelegramError:

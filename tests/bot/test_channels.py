@@ -6,6 +6,7 @@ import dataclasses
 
 from bot.app import post_init, post_shutdown
 from bot.handlers.channels import publish_card, refresh_counts
+from bot.handlers.subscriptions import push_articles
 from bot.offline import OfflineChat, OfflineUser
 from storage import Store
 from storage import channels as channel_store
@@ -157,3 +158,30 @@ async def test_channel_ids_are_connected_at_start(driver: Driver, store: Store) 
     await post_init(driver.app)
     await post_shutdown(driver.app)
     assert [c.id for c in await channel_store.connected_channels(store)] == [channel.id]
+
+
+async def test_subscribe_inside_a_forum_topic_sends_new_articles_there(
+    driver: Driver, store: Store
+) -> None:
+    owner = driver.api.user("Owner")
+    forum = driver.api.group("Newsroom Forum", forum=True, owner=owner)
+    driver.api.set_admins(forum, owner, owner=owner)
+    news = driver.api.create_topic(forum, "News", by=owner)
+    answer = only_text(await driver.say(forum, owner, "/subscribe", thread_id=news))
+    assert answer == "Subscribed: new articles will be posted in this topic. /unsubscribe stops."
+    [call] = [c for c in driver.api.calls if c.method == "sendMessage"][-1:]
+    assert call.params["message_thread_id"] == news  # the answer stays in its topic too
+    assert only_text(await driver.say(forum, owner, "/subscribe", thread_id=news)) == (
+        "This topic is already subscribed."
+    )
+    driver.api.clear_calls()
+    assert await push_articles(driver.app.bot, store, [1]) == 1
+    [card] = sent(driver.api.calls)
+    assert (card["chat_id"], card["message_thread_id"]) == (forum.id, news)
+    # Sent again from the General topic, /subscribe moves the articles there.
+    moved = only_text(await driver.say(forum, owner, "/subscribe"))
+    assert moved == "Subscribed: new articles will be posted here. /unsubscribe stops."
+    driver.api.clear_calls()
+    await push_articles(driver.app.bot, store, [1])
+    [card] = sent(driver.api.calls)
+    assert "message_thread_id" not in card
