@@ -27,7 +27,7 @@ def enrich(article: ParsedArticle) -> ParsedArticle:
         summary=summarize(article.title, article.blocks)
         if article.summary is None
         else article.summary,
-        timeline=extract_timeline(article.blocks)
+        timeline=extract_timeline(article.blocks, article.published_at)
         if article.timeline is None
         else article.timeline,
         tags=tags,

@@ -1,0 +1,566 @@
+"""Dates in a sentence, read as a reader of the news reads them.
+
+Two kinds of date are found:
+
+* **explicit** ones, which carry their year: "3 December 2025", "May 2016",
+  "mid-2019", "in 2022", "a 2010 raid", "2009-2010", "fiscal 2013";
+* **relative** ones, which need the day the article was published: "on
+  Tuesday", "yesterday", "last month", "two years ago", "in July", "Sept. 18".
+
+A relative date is resolved against the publication date (the *anchor*) and
+the sentence's tense: "on Tuesday" is the Tuesday before publication unless the
+words near it speak of the future ("will meet on Tuesday", "is expected
+Tuesday"). Without an anchor, relative dates are recognised (so nothing else
+reads them) but give no date. A date keeps the precision the text gives: a
+weekday is a day, "last month" a month, "last year" a year; a week is the
+Monday that starts it with the qualifier ``week``.
+
+What no reader would call a date stays out: years that are part of a name
+("Aerospace Security 2016") or a figure ("2000 troops"), durations ("30
+years", "the first time in two years"), decades ("the late 1980s") and
+centuries, and "today" in the sense of "nowadays".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from storage.models import Precision
+
+_MONTHS = (
+    ("january", "jan"),
+    ("february", "feb"),
+    ("march", "mar"),
+    ("april", "apr"),
+    ("may",),
+    ("june", "jun"),
+    ("july", "jul"),
+    ("august", "aug"),
+    ("september", "sep", "sept"),
+    ("october", "oct"),
+    ("november", "nov"),
+    ("december", "dec"),
+)
+MONTH_NUMBERS = {name: number for number, names in enumerate(_MONTHS, 1) for name in names}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+}  # fmt: skip
+_QUARTERS = {"first": "early", "second": "mid", "third": "mid", "fourth": "late"}
+_QUARTERS.update({"1st": "early", "2nd": "mid", "3rd": "mid", "4th": "late"})
+_QUARTERS.update({"q1": "early", "q2": "mid", "q3": "mid", "q4": "late"})
+_PERIODS = {"beginning": "early", "start": "early", "middle": "mid", "end": "late"}
+
+# Month names must be capitalised: "may" and "march" are also verbs.
+_MONTH = (
+    r"(?P<month>January|February|March|April|May|June|July|August|September|October|"
+    r"November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
+)
+_WEEKDAY = r"(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_QUALIFIER = (
+    r"(?:(?P<qualifier>(?i:early|mid|late))(?:-|\s+)|"
+    r"(?i:the\s+)?(?P<period>(?i:beginning|start|middle|end))\s+of\s+(?:the\s+)?)"
+)
+# A year: four digits that are not part of a longer figure, a decade ("1980s") or a
+# possessive decade ("the 1980's").
+_YEAR = r"(?P<year>\d{4})(?![\d,.]\d|s\b|'s\b(?<=0's))"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?(?![\d:.,]\d)"
+_SEASON = r"(?P<season>(?i:spring|summer|autumn|fall|winter))"
+_SEASON_QUALIFIER = r"(?:\b(?P<qualifier>(?i:early|mid|late))(?:-|\s+))?"
+# Words that make a following bare year a point in time.
+_TIME_WORDS = (
+    r"(?P<trigger>(?i:in|since|by|during|until|till|from|before|after|throughout|around|"
+    r"circa|between|of the year|the year|as of|as early as|as late as|through|starting))"
+)
+# What a figure that merely looks like a year is followed by.
+_NOT_A_YEAR = (
+    r"(?!\s*(?:%|per\s?cent|(?i:years?|months?|weeks?|days?|hours?|minutes?|seconds?|"
+    r"people|persons|troops|soldiers|cases|times|units|tonnes|tons|dollars|euros|pounds|"
+    r"votes|deaths|km|kilomet(?:re|er)s|miles|met(?:re|er)s|feet|members|employees|jobs|"
+    r"acres|hectares|barrels|shares|points|yards|calories|words|pages|rpm|mph)\b))"
+)
+# Mid-sentence, a plural noun straight after the figure ("in 1500 vehicles") counts things;
+# at the start of a sentence ("In 2019 prices rose") the figure is a year.
+_COUNTED = re.compile(r"\s+(?!(?:was|has|is|as|its|this|his|thus|whereas|less)\b)[a-z]+s\b")
+# Words before a year that make it a modifier of what follows: "a 2010 raid", "his 2007 run".
+_DETERMINER = r"(?P<det>\b(?i:a|an|the|his|her|its|their|our|my|your|this|that|whose))"
+# Names in which a weekday is not a date: "Good Friday", "Super Tuesday".
+_NAMED_DAYS = re.compile(
+    r"\b(?:Good|Black|Ash|Holy|Maundy|Cyber|Super|Bloody|Fat|Shrove|Easter|Palm|Great|"
+    r"Whit|Giving|Plough|Mad|Manic|Blue|Casual|Freaky)\s+$"
+)
+_NUMBER = (
+    r"(?P<count>\d{1,3}|(?i:a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|fifteen|twenty|thirty|forty|fifty))"
+)
+_UNIT = r"(?P<unit>(?i:days?|weeks?|months?|years?))"
+
+# Explicit dates, longest forms first; a span taken by one is not read again by the next.
+_EXPLICIT: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("iso", re.compile(r"\b(?P<year>\d{4})-(?P<mnum>\d{2})-(?P<day>\d{2})\b")),
+    ("day", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}")),
+    ("day", re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}")),
+    ("month", re.compile(rf"(?:\b{_QUALIFIER})?\b{_MONTH},?\s+(?:of\s+)?{_YEAR}")),
+    ("season", re.compile(rf"{_SEASON_QUALIFIER}(?i:the\s+)?\b{_SEASON}\s+(?:of\s+)?{_YEAR}")),
+    (
+        "quarter",
+        re.compile(
+            r"\b(?i:the\s+)?(?P<quarter>(?i:first|second|third|fourth|1st|2nd|3rd|4th))"
+            rf"(?:\s+|-)(?i:quarter)\s+(?:of\s+)?(?i:(?:fiscal|the)\s+)?(?:year\s+)?{_YEAR}"
+        ),
+    ),
+    ("quarter", re.compile(rf"\b(?P<quarter>Q[1-4])\s+{_YEAR}\b")),
+    ("fiscal", re.compile(rf"\b(?i:fiscal(?:\s+year)?|FY)\s*'?{_YEAR}\b")),
+    ("decade", re.compile(r"(?:\b(?i:early|mid|late)(?:-|\s+))?\b(?:\d{3}0|'\d0)'?s\b")),
+    (
+        "range",
+        re.compile(
+            rf"(?:\b{_TIME_WORDS}\s+|\b)(?P<year>(?:1[89]|20)\d\d)\s*"
+            r"(?:-|\u2013|\u2014|/|(?i:to|through|until|and)\s)\s*"
+            r"(?P<end>(?:1[89]|20)\d\d|\d\d)\b(?![\d,.]\d)"
+        ),
+    ),
+    ("year", re.compile(rf"\b{_QUALIFIER}{_YEAR}")),
+    ("year", re.compile(rf"\b{_TIME_WORDS}\s+{_YEAR}\b{_NOT_A_YEAR}")),
+    (
+        "modifier",
+        re.compile(rf"{_DETERMINER}\s+{_YEAR}\b(?!-)(?=\s+[A-Za-z]){_NOT_A_YEAR}"),
+    ),
+    ("possessive", re.compile(rf"\b{_YEAR}(?:'s|\u2019s)\s+(?=[a-z])")),
+)
+
+# Relative dates: found only where no explicit date was.
+_RELATIVE: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "ago",
+        re.compile(
+            rf"\b(?:(?i:about|nearly|almost|some|roughly|just|more than|less than)\s+)?"
+            rf"{_NUMBER}\s+{_UNIT}\s+(?i:ago|earlier than now)\b"
+        ),
+    ),
+    ("in_n", re.compile(rf"\b(?i:in)\s+{_NUMBER}\s+{_UNIT}(?:'|\u2019)?(?:\s+(?i:time))?\b")),
+    (
+        "named",
+        re.compile(
+            r"(?:\b(?P<qualifier>(?i:early|mid|late|earlier|later))(?:-|\s+)(?:(?i:in)\s+)?)?"
+            r"\b(?P<which>(?i:this|last|next|(?<=the )past|(?<=the )coming))\s+"
+            r"(?:(?P<fiscal>(?i:fiscal))\s+)?(?P<unit>(?i:week|month|year))\b"
+        ),
+    ),
+    (
+        "month_day",
+        re.compile(rf"\b{_MONTH}\s+{_DAY}\b(?!\s*(?:,\s*)?\d)(?!\s*(?:%|per|-|\u2013))"),
+    ),
+    ("day_month", re.compile(rf"\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}(?!\s*,?\s*\d)")),
+    (
+        "month",
+        re.compile(
+            r"(?:\b(?P<qualifier>(?i:early|mid|late))(?:-|\s+)(?:(?i:in)\s+)?)?"
+            r"(?:\b(?P<prep>(?i:in|since|by|until|till|from|through|during|before|after|"
+            r"last|next|this|of|between|and|to|or|since|early|mid|late|throughout))"
+            r"(?:-|\s+))?"
+            rf"\b{_MONTH}\b(?!\s*\d)"
+        ),
+    ),
+    (
+        "weekday",
+        re.compile(
+            rf"(?:\b(?P<which>(?i:last|next|this|on|coming|past))\s+)?\b{_WEEKDAY}"
+            r"(?:'s|\u2019s)?(?![a-z])"
+        ),
+    ),
+    ("day_word", re.compile(r"\b(?P<word>(?i:yesterday|tomorrow|tonight|today))(?:'s)?\b")),
+)
+# Plain words that make a sentence speak of what is still to come.
+_FUTURE_WORDS = frozenset(
+    {
+        "will", "would", "shall", "'ll", "won't", "expected", "expects", "expect", "scheduled",
+        "due", "plans", "plan", "planned", "upcoming", "coming", "next", "forthcoming", "intends",
+        "aims", "hopes", "later", "soon", "await", "awaits", "awaiting", "looming"
+    }
+)  # fmt: skip
+_PAST_WORDS = frozenset(
+    {
+        "said", "says", "was", "were", "had", "did", "ago", "last", "told", "announced",
+        "earlier", "previously", "since", "ended", "began", "took", "came", "went", "saw", "made",
+        "met", "won", "lost", "fell", "rose", "left", "held", "gave"
+    }
+)  # fmt: skip
+_NOT_PAST_ED = frozenset(
+    {
+        "need", "speed", "feed", "red", "bed", "seed", "proceed", "exceed", "succeed", "indeed",
+        "embed", "hundred", "shed", "bred", "expected", "scheduled", "planned"
+    }
+)  # fmt: skip
+_PASSIVE = frozenset({"be", "been", "being"})
+_WORD = re.compile(r"[A-Za-z']+")
+# A clause boundary stops the search for the verb a date belongs to.
+_CLAUSE_END = re.compile(r"[;:\u2014]|,\s+(?:but|and|while|whereas|although|though)\b")
+# Vague words that make "in N years" a duration, not a date: "the first time in two years".
+_DURATION_BEFORE = re.compile(
+    r"\b(?:time|first|ever|most|least|highest|lowest|biggest|largest|worst|best|fastest|"
+    r"slowest|strongest|weakest|only|once|twice|times|since|over|within|for)\b[^.;]{0,40}$",
+    re.IGNORECASE,
+)
+# "Today" as the day of publication, not as "nowadays": next to a verb of the news.
+_TODAY_AS_DAY = re.compile(
+    r"(?:\b(?:said|announced|told|confirmed|earlier|later|until|\w+ed)\s+$)", re.IGNORECASE
+)
+_TODAY_AS_DAY_AFTER = re.compile(r"^(?:'s)?\s+(?:said|announced|confirmed|told)\b", re.IGNORECASE)
+# What a capitalised month name is when a person's or a thing's name goes before it.
+_NAME_BEFORE = re.compile(r"\b(?:[A-Z][a-z]+|Mrs?\.|Ms\.)\s+$")
+# A fast check: could this text hold any date at all?
+_MAYBE = re.compile(
+    r"\d|\b(?:January|February|March|April|May|June|July|August|September|October|"
+    r"November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec|Monday|Tuesday|"
+    r"Wednesday|Thursday|Friday|Saturday|Sunday|(?i:yesterday|tomorrow|tonight|today|"
+    r"this|last|next|ago))\b"
+)
+
+
+_Value = tuple[str, Precision, str | None]  # date, precision, qualifier
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A date in a sentence: where it is, its value, and how it was written."""
+
+    start: int
+    end: int
+    date: str
+    precision: Precision
+    qualifier: str | None
+    trigger: str | None  # the word that made a bare year a date ("in", "since") or a kind
+    relative: bool = False
+
+
+def anchor_of(published_at: str | None) -> dt.date | None:
+    """The day an article was published, from its ISO timestamp; None when unknown."""
+    if not published_at:
+        return None
+    try:
+        return dt.date.fromisoformat(published_at[:10])
+    except ValueError:
+        return None
+
+
+def may_hold_a_date(text: str) -> bool:
+    """A fast check that rules out text with no date in it at all."""
+    return _MAYBE.search(text) is not None
+
+
+def find_dates(sentence: str, anchor: dt.date | None, is_bullet: bool = False) -> list[Found]:
+    """Every date in one sentence, in the order written."""
+    taken: list[tuple[int, int]] = []
+    found: list[Found] = []
+
+    def free(start: int, end: int) -> bool:
+        return not any(start < t_end and t_start < end for t_start, t_end in taken)
+
+    if is_bullet and (match := _BULLET_YEAR.match(sentence)):
+        year = int(match["year"])
+        if _plausible(year):
+            taken.append(match.span("year"))
+            found.append(Found(*match.span("year"), f"{year:04d}", "year", None, None))
+    for kind, pattern in _EXPLICIT:
+        for match in pattern.finditer(sentence):
+            if not free(*match.span()):
+                continue
+            item = _explicit(kind, match, anchor)
+            if kind in ("modifier", "possessive") and item is None:
+                continue  # not a year after all: the figure stays free for other readings
+            taken.append(match.span())  # an impossible date is not read again as a month
+            if item is not None:
+                found.append(item)
+    for kind, pattern in _RELATIVE:
+        for match in pattern.finditer(sentence):
+            if not free(*match.span()):
+                continue
+            reading = _relative(kind, match, anchor, found)
+            if reading is False:
+                continue
+            taken.append(match.span())
+            if isinstance(reading, Found):
+                found.append(reading)
+    return sorted(found, key=lambda item: item.start)
+
+
+_BULLET_YEAR = re.compile(r"^\s*(?P<year>\d{4})\s*[:\u2013\u2014-]\s")
+
+
+def _plausible(year: int) -> bool:
+    return 1000 <= year <= 2199
+
+
+def _explicit(kind: str, match: re.Match[str], anchor: dt.date | None) -> Found | None:
+    groups = match.groupdict()
+    if kind == "decade":
+        return None  # a decade is no date a timeline can place
+    year = int(groups["year"])
+    if not _plausible(year):
+        return None
+    start, end = match.span()
+    if kind in ("modifier", "possessive"):
+        latest = (anchor.year if anchor else dt.date.today().year) + 30
+        if not 1900 <= year <= latest:
+            return None
+        singular = (groups.get("det") or "").lower() in ("a", "an")
+        if kind == "modifier" and not singular and _COUNTED.match(match.string, match.end()):
+            return None  # "the 2000 soldiers" counts them; "a 2009 analysis" is one
+        return Found(match.start("year"), match.end("year"), f"{year:04d}", "year", None, kind)
+    if kind == "range":
+        end_text = groups["end"]
+        last = int(end_text) if len(end_text) == 4 else year // 100 * 100 + int(end_text)
+        if not year < last <= year + 50 or year < 1800:
+            return None
+        if re.match(_NOT_A_YEAR.replace("(?!", "(?=", 1), match.string[end:]) or (
+            groups.get("trigger") is None and _COUNTED.match(match.string, end)
+        ):
+            return None
+        start = match.start("year")
+        return Found(start, end, f"{year:04d}", "year", None, "range")
+    if kind == "fiscal":
+        return Found(start, end, f"{year:04d}", "year", None, "fiscal")
+    if kind == "quarter":
+        quarter = _QUARTERS[groups["quarter"].lower()]
+        return Found(start, end, f"{year:04d}", "year", quarter, "quarter")
+    month = MONTH_NUMBERS[groups["month"].lower()] if groups.get("month") else None
+    if groups.get("mnum"):
+        month = int(groups["mnum"])
+    qualifier = groups.get("qualifier")
+    qualifier = (
+        qualifier.lower() if qualifier else _PERIODS.get((groups.get("period") or "").lower())
+    )
+    if groups.get("season"):
+        season = groups["season"].lower()
+        qualifier = "autumn" if season == "fall" else season
+    trigger = groups.get("trigger")
+    if trigger and trigger[0].islower() and _COUNTED.match(match.string, match.end()):
+        return None
+    # A bare year's span is the year alone; its time word stays for the label to judge.
+    if trigger:
+        start = match.start("year")
+        trigger = " ".join(trigger.lower().split())
+    if kind in ("iso", "day"):
+        try:
+            day = dt.date(year, month or 0, int(groups["day"]))
+        except ValueError:
+            return None
+        return Found(start, end, day.isoformat(), "day", None, trigger)
+    if kind == "month":
+        return Found(start, end, f"{year:04d}-{month:02d}", "month", qualifier, trigger)
+    return Found(start, end, f"{year:04d}", "year", qualifier, trigger)
+
+
+def _relative(
+    kind: str, match: re.Match[str], anchor: dt.date | None, explicit: list[Found]
+) -> Found | bool | None:
+    """A relative date resolved; None when it cannot be (no anchor), False when not a date.
+
+    True means the words are a date expression with no calendar value of their own (a
+    month borrowed by an explicit date next to it, say): taken, but no event.
+    """
+    groups = match.groupdict()
+    sentence = match.string
+    start, end = match.span()
+    if kind == "weekday":
+        if _NAMED_DAYS.search(sentence, 0, match.start("weekday")):
+            return False
+        if groups.get("which") and groups["which"].lower() == "on":
+            start = match.start("weekday")  # "on" places the date: the label may drop it
+    if kind == "day_word":
+        word = groups["word"].lower()
+        if word == "today" and not (
+            _TODAY_AS_DAY.search(sentence, 0, start) or _TODAY_AS_DAY_AFTER.match(sentence[end:])
+        ):
+            return False
+    if kind == "month":
+        prep = (groups.get("prep") or "").lower()
+        if not prep and not groups.get("qualifier"):
+            return False  # a bare month name: "May" may be a name or a verb
+        if prep in ("and", "to", "or", "of") and _NAME_BEFORE.search(sentence, 0, start):
+            return False
+        if prep == "of" and not groups.get("qualifier"):
+            # "the end of May" is a date; "the Ides of March", "a fund of May" are not
+            before = sentence[max(0, start - 12) : start].lower()
+            if not re.search(r"\b(?:end|start|beginning|middle|month)\s*$", before):
+                return False
+        borrowed = _year_from_next(sentence, end, explicit)
+        if borrowed is not None:
+            month = MONTH_NUMBERS[groups["month"].lower()]
+            qualifier = (groups.get("qualifier") or "").lower() or None
+            return Found(
+                match.start("month") if not qualifier else start,
+                end,
+                f"{borrowed:04d}-{month:02d}",
+                "month",
+                qualifier if qualifier in ("early", "mid", "late") else None,
+                None,
+            )
+    if kind in ("month_day", "day_month"):
+        if _NAME_BEFORE.search(sentence, 0, start) and groups["month"] == "May":
+            return False
+        borrowed = _year_from_next(sentence, end, explicit)
+        if borrowed is not None:
+            try:
+                day = dt.date(borrowed, MONTH_NUMBERS[groups["month"].lower()], int(groups["day"]))
+            except ValueError:
+                return False
+            return Found(start, end, day.isoformat(), "day", None, None)
+    if kind == "in_n" and (
+        _DURATION_BEFORE.search(sentence, 0, start) or not _speaks_of_future(sentence, start, end)
+    ):
+        return False
+    if anchor is None:
+        return None
+    return _resolve(kind, match, anchor, start, end)
+
+
+def _year_from_next(sentence: str, end: int, explicit: list[Found]) -> int | None:
+    """The year of an explicit date that closes a run of dates: "July and August 2012"."""
+    for item in explicit:
+        if item.start >= end and re.fullmatch(
+            r"\s*(?:,|-|\u2013|and|or|to|through|until|till)?\s*(?:(?:the\s+)?\d{1,2}"
+            r"(?:st|nd|rd|th)?\s*(?:,|and|-|\u2013|to)?\s*)*",
+            sentence[end : item.start],
+            re.IGNORECASE,
+        ):
+            return int(item.date[:4])
+    return None
+
+
+def _resolve(
+    kind: str, match: re.Match[str], anchor: dt.date, start: int, end: int
+) -> Found | bool | None:
+    groups = match.groupdict()
+    sentence = match.string
+
+    def found(date: str, precision: Precision, qualifier: str | None = None) -> Found:
+        return Found(start, end, date, precision, qualifier, kind, relative=True)
+
+    if kind == "day_word":
+        word = groups["word"].lower()
+        shift = {"yesterday": -1, "tomorrow": 1}.get(word, 0)
+        return found((anchor + dt.timedelta(days=shift)).isoformat(), "day")
+    if kind == "weekday":
+        weekday = WEEKDAYS.index(groups["weekday"].lower())
+        which = (groups.get("which") or "").lower()
+        if which == "last" or (
+            which not in ("next", "coming") and not _speaks_of_future(sentence, start, end)
+        ):
+            back = (anchor.weekday() - weekday) % 7 or (7 if which == "last" else 0)
+            day = anchor - dt.timedelta(days=back)
+        else:
+            ahead = (weekday - anchor.weekday()) % 7 or (7 if which == "next" else 0)
+            day = anchor + dt.timedelta(days=ahead)
+        return found(day.isoformat(), "day")
+    if kind in ("ago", "in_n"):
+        count = _count(groups["count"])
+        if count is None or count > 200:
+            return False
+        unit = groups["unit"].lower().rstrip("s")
+        sign = -1 if kind == "ago" else 1
+        return found(*value) if (value := _shifted(anchor, unit, sign * count)) else False
+    if kind == "named":
+        which = groups["which"].lower()
+        unit = groups["unit"].lower()
+        if which in ("past", "coming") and unit != "week":
+            return False  # "the past year" is a duration
+        shift = {"last": -1, "next": 1}.get(which, 0)
+        value = _shifted(anchor, unit, shift)
+        if value is None:
+            return False
+        qualifier = (groups.get("qualifier") or "").lower()
+        if qualifier in ("early", "mid", "late") and unit != "week":
+            return found(value[0], value[1], qualifier)
+        return found(*value)
+    month = MONTH_NUMBERS[groups["month"].lower()]
+    prep = (groups.get("prep") or "").lower()
+    future = prep == "next" or (prep != "last" and _speaks_of_future(sentence, start, end))
+    if prep == "last":
+        year = anchor.year if month < anchor.month else anchor.year - 1
+    elif prep == "next":
+        year = anchor.year if month > anchor.month else anchor.year + 1
+    elif prep == "this":
+        year = anchor.year
+    elif kind == "month":
+        year = (
+            anchor.year + (month < anchor.month)
+            if future
+            else anchor.year - (month > anchor.month)
+        )
+    else:
+        try:
+            day_in_year = dt.date(anchor.year, month, int(groups["day"]))
+        except ValueError:
+            return False
+        if future:
+            year = anchor.year + (day_in_year < anchor)
+        else:
+            year = anchor.year - (day_in_year > anchor)
+    if kind == "month":
+        qualifier = (groups.get("qualifier") or "").lower() or None
+        return found(f"{year:04d}-{month:02d}", "month", qualifier)
+    try:
+        return found(dt.date(year, month, int(groups["day"])).isoformat(), "day")
+    except ValueError:
+        return False  # 29 February in a year without one
+
+
+def _shifted(anchor: dt.date, unit: str, count: int) -> _Value | None:
+    """The day, week, month or year ``count`` units from the anchor's."""
+    if unit == "day":
+        return (anchor + dt.timedelta(days=count)).isoformat(), "day", None
+    if unit == "week":
+        monday = anchor - dt.timedelta(days=anchor.weekday()) + dt.timedelta(weeks=count)
+        return monday.isoformat(), "day", "week"
+    if unit == "month":
+        index = anchor.year * 12 + anchor.month - 1 + count
+        return f"{index // 12:04d}-{index % 12 + 1:02d}", "month", None
+    year = anchor.year + count
+    return (f"{year:04d}", "year", None) if _plausible(year) else None
+
+
+def _count(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    return _NUMBER_WORDS.get(text.lower())
+
+
+def _speaks_of_future(sentence: str, start: int, end: int) -> bool:
+    """Whether the verb nearest the date speaks of the future ("will meet on Tuesday")."""
+    left = sentence[:start]
+    cut = max((m.end() for m in _CLAUSE_END.finditer(left)), default=0)
+    right = sentence[end:]
+    stop = _CLAUSE_END.search(right)
+    before = [w.lower() for w in _WORD.findall(left[cut:])][-8:]
+    after = [w.lower() for w in _WORD.findall(right[: stop.start() if stop else None])][:8]
+    nearest: tuple[int, bool] | None = None
+    for distance, word in enumerate(reversed(before)):
+        if distance + 1 < len(before) and before[-distance - 2] in _PASSIVE:
+            continue  # "to be published", "has been held": the auxiliary's tense decides
+        if (tense := _tense(word)) is not None:
+            nearest = (distance, tense)
+            break
+    for distance, word in enumerate(after):
+        if nearest is not None and distance >= nearest[0]:
+            break
+        if distance > 0 and after[distance - 1] in _PASSIVE:
+            continue
+        if (tense := _tense(word)) is not None:
+            nearest = (distance, tense)
+            break
+    return nearest is not None and nearest[1]
+
+
+def _tense(word: str) -> bool | None:
+    """True for a word of the future, False for one of the past, None for neither."""
+    if word in _FUTURE_WORDS or word.endswith("'ll"):
+        return True
+    if word in _PAST_WORDS or (len(word) > 4 and word.endswith("ed") and word not in _NOT_PAST_ED):
+        return False
+    return None
