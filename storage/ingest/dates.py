@@ -100,7 +100,7 @@ _NUMBER = (
 _UNIT = r"(?P<unit>(?i:days?|weeks?|months?|years?))"
 
 # Explicit dates, longest forms first; a span taken by one is not read again by the next.
-_EXPLICIT: tuple[tuple[str, re.Pattern[str]], ...] = (
+_EXPLICIT: tuple[tuple[str, re.Pattern[str]], ...] = (  # each needs four digits
     ("iso", re.compile(r"\b(?P<year>\d{4})-(?P<mnum>\d{2})-(?P<day>\d{2})\b")),
     ("day", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}")),
     ("day", re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}")),
@@ -133,7 +133,17 @@ _EXPLICIT: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("possessive", re.compile(rf"\b{_YEAR}(?:'s|\u2019s)\s+(?=[a-z])")),
 )
 
-# Relative dates: found only where no explicit date was.
+# Relative dates: found only where no explicit date was. Each kind needs a hint (see _HINTS).
+_NEEDS = {
+    "ago": "unit",
+    "in_n": "unit",
+    "named": "unit",
+    "month_day": "month",
+    "day_month": "month",
+    "month": "month",
+    "weekday": "weekday",
+    "day_word": "day_word",
+}
 _RELATIVE: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "ago",
@@ -213,12 +223,14 @@ _TODAY_AS_DAY = re.compile(
 _TODAY_AS_DAY_AFTER = re.compile(r"^(?:'s)?\s+(?:said|announced|confirmed|told)\b", re.IGNORECASE)
 # What a capitalised month name is when a person's or a thing's name goes before it.
 _NAME_BEFORE = re.compile(r"\b(?:[A-Z][a-z]+|Mrs?\.|Ms\.)\s+$")
-# A fast check: could this text hold any date at all?
-_MAYBE = re.compile(
-    r"\d|\b(?:January|February|March|April|May|June|July|August|September|October|"
-    r"November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec|Monday|Tuesday|"
-    r"Wednesday|Thursday|Friday|Saturday|Sunday|(?i:yesterday|tomorrow|tonight|today|"
-    r"this|last|next|ago))\b"
+# What each kind of date needs somewhere in the text; one pass finds them all, so a
+# sentence is only searched for the kinds of date it could hold.
+_HINTS = re.compile(
+    r"(?P<year>\d{4})|\b(?:(?P<month>January|February|March|April|May|June|July|August|"
+    r"September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)|"
+    r"(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|"
+    r"(?P<day_word>(?i:yesterday|tomorrow|tonight|today))|"
+    r"(?P<unit>(?i:days?|weeks?|months?|years?)))\b"
 )
 
 
@@ -250,11 +262,14 @@ def anchor_of(published_at: str | None) -> dt.date | None:
 
 def may_hold_a_date(text: str) -> bool:
     """A fast check that rules out text with no date in it at all."""
-    return _MAYBE.search(text) is not None
+    return _HINTS.search(text) is not None
 
 
 def find_dates(sentence: str, anchor: dt.date | None, is_bullet: bool = False) -> list[Found]:
     """Every date in one sentence, in the order written."""
+    hints = {match.lastgroup for match in _HINTS.finditer(sentence)}
+    if not hints:
+        return []
     taken: list[tuple[int, int]] = []
     found: list[Found] = []
 
@@ -266,7 +281,7 @@ def find_dates(sentence: str, anchor: dt.date | None, is_bullet: bool = False) -
         if _plausible(year):
             taken.append(match.span("year"))
             found.append(Found(*match.span("year"), f"{year:04d}", "year", None, None))
-    for kind, pattern in _EXPLICIT:
+    for kind, pattern in _EXPLICIT if "year" in hints else ():
         for match in pattern.finditer(sentence):
             if not free(*match.span()):
                 continue
@@ -277,6 +292,8 @@ def find_dates(sentence: str, anchor: dt.date | None, is_bullet: bool = False) -
             if item is not None:
                 found.append(item)
     for kind, pattern in _RELATIVE:
+        if _NEEDS[kind] not in hints:
+            continue
         for match in pattern.finditer(sentence):
             if not free(*match.span()):
                 continue

@@ -16,6 +16,8 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Sequence
 
+from pysbd.lang.common.standard import Standard
+
 from storage.ingest.dates import Found, anchor_of, find_dates, may_hold_a_date
 from storage.ingest.sentences import rough_sentences, split_sentences
 from storage.models import Block, TimelineEvent
@@ -28,6 +30,19 @@ MAX_EVENTS = 100
 # paragraph, and a book-length file should import in seconds, not minutes.
 SEGMENTED_PARAGRAPHS = 1_000
 
+# A paragraph with no sentence punctuation before its end is one sentence, as the
+# segmenter would find at many times the cost (most news paragraphs are one sentence).
+_ONE_SENTENCE = re.compile(r"[^.!?\u2026\n\r]*[.!?\u2026]*[\"')\]\u2019\u201d]*\s*")
+# Where a paragraph may be cut between sentences (see _pieces).
+_CUT = re.compile(r"(?<![\w.'\u2019-])(?P<word>[a-z]{3,})\. +(?=[A-Z])")
+_ABBREVIATIONS = frozenset(
+    word.lower()
+    for word in (
+        *Standard.Abbreviation.ABBREVIATIONS,
+        *Standard.Abbreviation.PREPOSITIVE_ABBREVIATIONS,
+        *Standard.Abbreviation.NUMBER_ABBREVIATIONS,
+    )
+)
 # Prepositions that only place the date; removed together with it from a label.
 _PLACING_WORDS = re.compile(r"(?:\b(?i:in|on|at|during|of|around|circa))?\s*$")
 _KEPT_KINDS = frozenset({"range", "modifier", "possessive", "fiscal", "quarter"})
@@ -80,20 +95,67 @@ def extract_timeline(
 
 
 def _sentences(blocks: Sequence[Block], anchor: dt.date | None) -> Iterator[tuple[str, bool]]:
+    """The sentences of the article that hold a date, each with whether it is a bullet."""
     segmented = 0
     for block in blocks:
-        # No date in the paragraph, no event: spare the segmenter.
         is_bullet = block.kind == "bullet"
-        if not may_hold_a_date(block.text) or not find_dates(block.text, anchor, is_bullet):
-            continue
+        if not _holds_a_date(block.text, anchor, is_bullet):
+            continue  # no date in the paragraph, no event: spare the segmenter
         if is_bullet and len(block.text) <= 2 * MAX_LABEL:
             yield block.text, True
             continue
         segmented += 1
-        split = split_sentences if segmented <= SEGMENTED_PARAGRAPHS else rough_sentences
-        for sentence in split(block.text):
-            if may_hold_a_date(sentence):
-                yield sentence, is_bullet
+        if segmented > SEGMENTED_PARAGRAPHS:
+            yield from ((s, is_bullet) for s in rough_sentences(block.text))
+            continue
+        for piece in _pieces(block.text):
+            if piece is not block.text and not _holds_a_date(piece, anchor, is_bullet):
+                continue
+            if _ONE_SENTENCE.fullmatch(piece):
+                yield piece.strip(), is_bullet  # nothing for the segmenter to split
+                continue
+            for sentence in split_sentences(piece):
+                if may_hold_a_date(sentence):
+                    yield sentence, is_bullet
+
+
+def _holds_a_date(text: str, anchor: dt.date | None, is_bullet: bool) -> bool:
+    return may_hold_a_date(text) and bool(find_dates(text, anchor, is_bullet))
+
+
+def _pieces(text: str) -> list[str]:
+    """A paragraph cut where every segmenter ends a sentence, so each piece is split alone.
+
+    The segmenter's time grows with the text it reads; cut first, only the pieces
+    that hold a date go through it. A cut is made only after a plain word (not an
+    abbreviation the segmenter knows) and a period, before a capital, outside any
+    quotation or bracket: there the segmenter always ends a sentence, and what it
+    finds on each side does not depend on the other.
+    """
+    pieces: list[str] = []
+    start = 0
+    for cut in _CUT.finditer(text):
+        word = cut.group("word").lower()
+        before = text[start : cut.start()]
+        if word in _ABBREVIATIONS or not _balanced(before):
+            continue
+        pieces.append(text[start : cut.end("word") + 1])
+        start = cut.end()
+    if not pieces:
+        return [text]
+    pieces.append(text[start:])
+    return pieces
+
+
+def _balanced(text: str) -> bool:
+    return (
+        text.count('"') % 2 == 0
+        and text.count("\u201c") == text.count("\u201d")
+        and text.count("(") == text.count(")")
+        and text.count("[") == text.count("]")
+        and "'" not in text.replace("'s ", "").replace("n't", "").replace("s' ", "")
+        and "\u2018" not in text
+    )
 
 
 _STOP_WORDS = frozenset(
