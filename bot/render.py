@@ -8,6 +8,7 @@ and tagged on its own, so a split never lands inside a tag or an entity.
 
 from __future__ import annotations
 
+import datetime
 import html
 import re
 from collections.abc import Iterable, Sequence
@@ -33,6 +34,7 @@ MONTHS = (
     "January", "February", "March", "April", "May", "June", "July", "August", "September",
     "October", "November", "December",
 )  # fmt: skip
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -150,11 +152,20 @@ def format_date(iso: str | None) -> str:
 
 
 def event_date(event: TimelineEvent) -> str:
-    """An event's date at its own precision: ``2022``, ``May 2016``, ``Early December 2025``."""
+    """An event's date at its own precision: ``2022``, ``May 2016``, ``Early December 2025``.
+
+    A day is named with its weekday (``Tuesday, 10 March 2026``), so a date the
+    text gave as "on Tuesday" or "yesterday" reads as the day it resolved to; a
+    week is the week of its Monday.
+    """
     parts = event.date.split("-")
     try:
         if event.precision == "day" and len(parts) == 3:
-            text = f"{int(parts[2])} {MONTHS[int(parts[1]) - 1]} {parts[0]}"
+            day = datetime.date(int(parts[0]), int(parts[1]), int(parts[2]))
+            text = f"{day.day} {MONTHS[day.month - 1]} {parts[0]}"
+            if event.qualifier == "week":
+                return f"Week of {text}"
+            text = f"{WEEKDAYS[day.weekday()]}, {text}"
         elif event.precision in ("month", "day") and len(parts) >= 2:
             text = f"{MONTHS[int(parts[1]) - 1]} {parts[0]}"
         else:

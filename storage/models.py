@@ -20,7 +20,9 @@ CommentStatus = Literal["visible", "hidden", "deleted"]
 
 BLOCK_KINDS: tuple[BlockKind, ...] = ("paragraph", "heading", "bullet")
 PRECISIONS: tuple[Precision, ...] = ("year", "month", "day")
-QUALIFIERS: tuple[str, ...] = ("early", "mid", "late", "spring", "summer", "autumn", "winter")
+QUALIFIERS: tuple[str, ...] = (
+    "early", "mid", "late", "spring", "summer", "autumn", "winter", "week"
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +38,8 @@ class TimelineEvent:
     """A dated event reported by an article.
 
     ``date`` is ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` and never claims more
-    precision than the text gave: May 2016 is ``2016-05``, never a day.
+    precision than the text gave: May 2016 is ``2016-05``, never a day. A week
+    ("last week") is the day of its Monday with the qualifier ``week``.
     """
 
     date: str
@@ -57,6 +60,7 @@ class TimelineEvent:
 
 _QUALIFIER_RANK = {
     None: "5",
+    "week": "4",
     "early": "2",
     "winter": "1",
     "spring": "3",

@@ -65,9 +65,8 @@ _QUALIFIER = (
     r"(?:(?P<qualifier>(?i:early|mid|late))(?:-|\s+)|"
     r"(?i:the\s+)?(?P<period>(?i:beginning|start|middle|end))\s+of\s+(?:the\s+)?)"
 )
-# A year: four digits that are not part of a longer figure, a decade ("1980s") or a
-# possessive decade ("the 1980's").
-_YEAR = r"(?P<year>\d{4})(?![\d,.]\d|s\b|'s\b(?<=0's))"
+# A year: four digits that are not part of a longer figure or a decade ("1980s").
+_YEAR = r"(?P<year>\d{4})(?![\d,.]\d|s\b)"
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?(?![\d:.,]\d)"
 _SEASON = r"(?P<season>(?i:spring|summer|autumn|fall|winter))"
 _SEASON_QUALIFIER = r"(?:\b(?P<qualifier>(?i:early|mid|late))(?:-|\s+))?"
@@ -115,7 +114,13 @@ _EXPLICIT: tuple[tuple[str, re.Pattern[str]], ...] = (  # each needs four digits
     ),
     ("quarter", re.compile(rf"\b(?P<quarter>Q[1-4])\s+{_YEAR}\b")),
     ("fiscal", re.compile(rf"\b(?i:fiscal(?:\s+year)?|FY)\s*'?{_YEAR}\b")),
-    ("decade", re.compile(r"(?:\b(?i:early|mid|late)(?:-|\s+))?\b(?:\d{3}0|'\d0)'?s\b")),
+    (
+        "decade",
+        re.compile(
+            r"(?:\b(?i:early|mid|late)(?:-|\s+))?(?:\b\d{3}0|'\d0)s\b"
+            r"|\b(?i:the|early|mid|late)(?:-|\s+)\d{3}0's\b"
+        ),
+    ),
     (
         "range",
         re.compile(
@@ -207,6 +212,7 @@ _NOT_PAST_ED = frozenset(
     }
 )  # fmt: skip
 _PASSIVE = frozenset({"be", "been", "being"})
+_BE = frozenset({"is", "are", "was", "were", "be", "been"})
 _WORD = re.compile(r"[A-Za-z']+")
 # A clause boundary stops the search for the verb a date belongs to.
 _CLAUSE_END = re.compile(r"[;:\u2014]|,\s+(?:but|and|while|whereas|although|though)\b")
@@ -221,6 +227,8 @@ _TODAY_AS_DAY = re.compile(
     r"(?:\b(?:said|announced|told|confirmed|earlier|later|until|\w+ed)\s+$)", re.IGNORECASE
 )
 _TODAY_AS_DAY_AFTER = re.compile(r"^(?:'s)?\s+(?:said|announced|confirmed|told)\b", re.IGNORECASE)
+_OWNED = re.compile(r"\b(?i:his|her|their|its|our|my|your)\s+$")
+_NAME_AFTER = re.compile(r"\s+[A-Z][a-z]")
 # What a capitalised month name is when a person's or a thing's name goes before it.
 _NAME_BEFORE = re.compile(r"\b(?:[A-Z][a-z]+|Mrs?\.|Ms\.)\s+$")
 # What each kind of date needs somewhere in the text; one pass finds them all, so a
@@ -258,6 +266,46 @@ def anchor_of(published_at: str | None) -> dt.date | None:
         return dt.date.fromisoformat(published_at[:10])
     except ValueError:
         return None
+
+
+_DATE_LINE = re.compile(
+    r"(?:(?i:published|updated|posted|dated?)\s*:?\s+)?"
+    r"(?:(?P<weekday>[A-Za-z]+day),?\s+)?"
+    rf"(?:{_DAY}\s+{_MONTH},?\s+{_YEAR}|{_MONTH.replace('month', 'month2')}\s+"
+    r"(?P<day2>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year2>\d{4})|"
+    r"(?P<iso>\d{4}-\d{2}-\d{2})(?P<time>[T ]\d{2}:\d{2}(?::\d{2})?"
+    r"(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?)\.?"
+)
+
+
+def date_line(line: str) -> str | None:
+    """The publication date a line gives as the whole of it, as an ISO timestamp (UTC).
+
+    ``5 December 2025``, ``December 5, 2025``, ``Friday, 5 December 2025``,
+    ``2025-12-05`` and ``2025-12-05T10:30:00Z`` (a time with its offset) are dates;
+    a date alone is midnight UTC that day. Anything else, or an impossible
+    date, is None.
+    """
+    match = _DATE_LINE.fullmatch(line.strip())
+    if match is None:
+        return None
+    if match["weekday"] and match["weekday"].lower() not in WEEKDAYS:
+        return None
+    try:
+        if match["iso"]:
+            day = dt.date.fromisoformat(match["iso"])
+            if match["time"]:
+                moment = dt.datetime.fromisoformat(f"{match['iso']}T{match['time'][1:]}")
+                if moment.tzinfo is not None:
+                    moment = moment.astimezone(dt.UTC)
+                return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        else:
+            year = int(match["year"] or match["year2"])
+            month = MONTH_NUMBERS[(match["month"] or match["month2"]).lower()]
+            day = dt.date(year, month, int(match["day"] or match["day2"]))
+    except ValueError:
+        return None
+    return f"{day.isoformat()}T00:00:00Z"
 
 
 def may_hold_a_date(text: str) -> bool:
@@ -387,6 +435,10 @@ def _relative(
     if kind == "weekday":
         if _NAMED_DAYS.search(sentence, 0, match.start("weekday")):
             return False
+        if _OWNED.search(sentence, 0, start) or (
+            not groups.get("which") and _NAME_AFTER.match(sentence, match.end())
+        ):
+            return False  # "his Tuesday column", "the Sunday Times": a habit or a name
         if groups.get("which") and groups["which"].lower() == "on":
             start = match.start("weekday")  # "on" places the date: the label may drop it
     if kind == "day_word":
@@ -558,8 +610,12 @@ def _speaks_of_future(sentence: str, start: int, end: int) -> bool:
     after = [w.lower() for w in _WORD.findall(right[: stop.start() if stop else None])][:8]
     nearest: tuple[int, bool] | None = None
     for distance, word in enumerate(reversed(before)):
-        if distance + 1 < len(before) and before[-distance - 2] in _PASSIVE:
+        previous = before[-distance - 2] if distance + 1 < len(before) else ""
+        if previous in _PASSIVE:
             continue  # "to be published", "has been held": the auxiliary's tense decides
+        if word == "set" and previous in _BE:
+            nearest = (distance, True)  # "is set for June 5"
+            break
         if (tense := _tense(word)) is not None:
             nearest = (distance, tense)
             break

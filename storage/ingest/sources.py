@@ -7,7 +7,10 @@ import reports it and carries on with the next source.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import os
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
@@ -114,11 +117,27 @@ def load_source(
             for item in parse_jsonl(text, name):
                 yield item if isinstance(item, IngestError) else enrich(item)
         else:
-            yield enrich(parse_text(text, name))
+            yield enrich(_dated(parse_text(text, name), name))
     except IngestError as error:
         yield error
     except Exception as error:  # a parser bug must not end the batch or show a traceback
         yield IngestError(name, f"could not be imported ({type(error).__name__}: {error})"[:300])
+
+
+def _dated(article: ParsedArticle, name: str) -> ParsedArticle:
+    """A text article without a date line is dated by its file's modification time.
+
+    (One fetched from a URL, by the time it was fetched.) Relative dates in it
+    ("yesterday", "last month") are read against that day.
+    """
+    if article.published_at is not None:
+        return article
+    try:
+        moment = Path(name).stat().st_mtime if not is_url(name) else time.time()
+    except OSError:
+        return article
+    stamp = dt.datetime.fromtimestamp(moment, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dataclasses.replace(article, published_at=stamp)
 
 
 def _read(name: str) -> bytes:

@@ -3,12 +3,18 @@
 ::
 
     Title of the article
+    5 December 2025
     A paragraph is one line.
     A Short Heading Without Final Punctuation
     - a bullet item
     5 Comments
     Author name
     The comment's body.
+
+The line after the title may give the publication date (``5 December 2025``,
+``December 5, 2025``, ``Friday, 5 December 2025``, ``2025-12-05`` or
+``2025-12-05T10:30:00Z``); it is not part of the body. Without it the article
+has no date of its own here, and the importer gives it the file's.
 
 Real files vary, and all of these import: CRLF or CR line ends, a byte order
 mark, blank lines anywhere, curly quotes, no comment block, ``1 Comment``, and
@@ -22,6 +28,7 @@ import re
 import unicodedata
 
 from storage.errors import IngestError
+from storage.ingest.dates import date_line
 from storage.limits import MAX_AUTHOR, MAX_TITLE
 from storage.models import Block, BlockKind, ParsedArticle, ParsedComment
 from storage.text import clean_line
@@ -77,6 +84,9 @@ def parse_text(text: str, source: str) -> ParsedArticle:
     if _COMMENT_HEADER.fullmatch(title):
         raise IngestError(source, "the file starts with a comment block, not a title", 1)
     rest = numbered[1:]
+    published_at = date_line(rest[0][1]) if rest else None
+    if published_at is not None:
+        rest = rest[1:]
     header_at = next(
         (i for i, (_, line) in enumerate(rest) if _COMMENT_HEADER.fullmatch(line)), None
     )
@@ -101,6 +111,7 @@ def parse_text(text: str, source: str) -> ParsedArticle:
         blocks=blocks,
         source_key=title_key(title),
         source=source,
+        published_at=published_at,
         comments=comments,
         warnings=tuple(warnings),
     )

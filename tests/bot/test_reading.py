@@ -10,6 +10,7 @@ from bot.app import post_init, post_shutdown
 from bot.commands import command_menus, help_text
 from bot.offline import OfflineBotAPI, parse_html
 from storage import Store
+from storage.ingest import enrich
 from storage.models import Block, ParsedArticle, TimelineEvent
 from tests.conftest import Driver, buttons, only_text, sent, texts
 
@@ -378,3 +379,22 @@ async def test_long_lists_and_summaries_are_sent_in_parts_telegram_accepts(
     assert len(calls) == 3 and all(c.ok for c in calls)
     [card] = sent(await driver.say(pat, pat, "/article 21"))
     assert "…\n\n💬 0 comments · id 21" in card["text"]
+
+
+async def test_a_timeline_shows_the_day_a_relative_date_resolved_to(
+    driver: Driver, store: Store
+) -> None:
+    pier = ParsedArticle(
+        title="Pier <Closes>",
+        blocks=(Block("paragraph", "The pier closed on Tuesday. Repairs began last month."),),
+        source_key="text:pier closes",
+        published_at="2026-03-12T08:00:00Z",
+    )
+    saved = await store.save_article(enrich(pier))
+    ivy = driver.api.user("Ivy")
+    text = only_text(await driver.say(ivy, ivy, f"/timeline {saved.article_id}"))
+    assert text == (
+        "<b>Timeline: Pier &lt;Closes&gt;</b>\n\n"
+        "<b>February 2026</b> — Repairs began last month\n"
+        "<b>Tuesday, 10 March 2026</b> — The pier closed on Tuesday"
+    )

@@ -100,7 +100,25 @@ def test_event_dates_keep_their_precision() -> None:
     assert render.event_date(event("2016-05", "month")) == "May 2016"
     assert render.event_date(event("2022", "year")) == "2022"
     assert render.event_date(event("2025-12", "month", "early")) == "Early December 2025"
-    assert render.event_date(event("2025-12-03", "day")) == "3 December 2025"
+    assert render.event_date(event("2025-12-03", "day")) == "Wednesday, 3 December 2025"
+    assert render.event_date(event("2026-03-09", "day", "week")) == "Week of 9 March 2026"
+
+
+def test_a_relative_date_is_shown_as_the_day_it_resolved_to_in_date_order() -> None:
+    def event(date: str, precision: str, label: str) -> TimelineEvent:
+        return TimelineEvent(date, precision, label, label)  # type: ignore[arg-type]
+
+    article = make_article("Budget & vote")
+    events = [
+        event("2026-02", "month", "Prices rose last month"),
+        event("2026-03-10", "day", "The council voted on Tuesday"),
+    ]
+    [text] = render.timeline_text(article, events)
+    assert text == (
+        "<b>Timeline: Budget &amp; vote</b>\n\n"
+        "<b>February 2026</b> — Prices rose last month\n"
+        "<b>Tuesday, 10 March 2026</b> — The council voted on Tuesday"
+    )
 
 
 def test_comments_page_nests_replies_and_shows_placeholders() -> None:

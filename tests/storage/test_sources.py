@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 
 from storage import Store
@@ -39,6 +40,27 @@ def test_a_text_file_is_read_and_enriched(tmp_path: Path) -> None:
     assert article.source == str(path)
     assert article.summary and article.timeline is not None and len(article.timeline) == 6
     assert {"russia", "china"} <= set(article.tags)
+
+
+def test_a_text_file_is_dated_by_its_date_line_or_else_by_its_modification_time(
+    tmp_path: Path,
+) -> None:
+    dated = tmp_path / "dated.txt"
+    dated.write_text("Bridge Reopens\n5 December 2025\nThe bridge reopened on Tuesday.\n")
+    undated = tmp_path / "undated.txt"
+    undated.write_text("Ferry Returns\nThe ferry returned yesterday.\n")
+    modified = datetime(2026, 3, 12, 9, 30, tzinfo=UTC).timestamp()
+    os.utime(dated, (modified, modified))
+    os.utime(undated, (modified, modified))
+    [bridge] = list(load_source(str(dated)))
+    [ferry] = list(load_source(str(undated)))
+    assert isinstance(bridge, ParsedArticle) and isinstance(ferry, ParsedArticle)
+    assert bridge.published_at == "2025-12-05T00:00:00Z"
+    assert [(e.date, e.label) for e in bridge.timeline or ()] == [
+        ("2025-12-02", "The bridge reopened on Tuesday")
+    ]
+    assert ferry.published_at == "2026-03-12T09:30:00Z"
+    assert [e.date for e in ferry.timeline or ()] == ["2026-03-11"]
 
 
 def test_a_feed_file_is_read_and_enriched(tmp_path: Path) -> None:

@@ -188,3 +188,18 @@ def test_markdown_style_title_and_headings() -> None:
         Block("heading", "Why It Matters"),
         Block("heading", "#hashtag line"),
     )
+
+
+def test_a_date_line_after_the_title_is_the_publication_date() -> None:
+    text = "Bridge Reopens\nFriday, 5 December 2025\nThe bridge reopened on Tuesday.\n"
+    article = parse_text(text, "bridge.txt")
+    assert article.published_at == "2025-12-05T00:00:00Z"
+    assert article.blocks == (Block("paragraph", "The bridge reopened on Tuesday."),)
+
+
+def test_without_a_date_line_the_text_gives_no_date() -> None:
+    article = parse_text(SAMPLE, "sample.txt")
+    assert article.published_at is None
+    assert article.blocks[0].text.startswith("The armed forces of the Russian Federation")
+    late = parse_text("Bridge Reopens\nThe bridge reopened.\n5 December 2025\n", "b.txt")
+    assert late.published_at is None and len(late.blocks) == 2

@@ -1,0 +1,214 @@
+"""Dates read against the day an article was published: one test per rule.
+
+The article in these tests was published on Thursday 12 March 2026.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.ingest import extract_timeline
+from storage.ingest.dates import date_line
+from storage.models import Block
+
+PUBLISHED = "2026-03-12T09:30:00Z"  # a Thursday
+
+Event = tuple[str, str, str | None]
+
+
+def dates_in(text: str, published_at: str | None = PUBLISHED) -> list[Event]:
+    """(date, precision, qualifier) of every event in one paragraph, in date order."""
+    return [
+        (e.date, e.precision, e.qualifier)
+        for e in extract_timeline([Block("paragraph", text)], published_at)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The council voted on Tuesday to close the library.", "2026-03-10"),
+        ("The mayor resigned Thursday after a long row.", "2026-03-12"),
+        ("Police said Monday that the suspect had fled.", "2026-03-09"),
+        ("The council will vote on Tuesday on the budget.", "2026-03-17"),
+        ("A ruling is expected Friday.", "2026-03-13"),
+        ("The mayor said on Monday that the bridge will reopen soon.", "2026-03-09"),
+        ("The ferry sank last Thursday.", "2026-03-05"),
+        ("The court sits again next Thursday.", "2026-03-19"),
+        ("Dockers walked out on Saturday's early shift.", "2026-03-07"),
+    ],
+)
+def test_a_weekday_is_the_one_before_publication_unless_the_sentence_looks_ahead(
+    text: str, expected: str
+) -> None:
+    assert dates_in(text) == [(expected, "day", None)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Officials announced today that the border is open.", "2026-03-12"),
+        ("Ferries stopped running yesterday.", "2026-03-11"),
+        ("The strike begins tomorrow.", "2026-03-13"),
+        ("The minister speaks tonight on television.", "2026-03-12"),
+    ],
+)
+def test_today_yesterday_tomorrow_and_tonight(text: str, expected: str) -> None:
+    assert dates_in(text) == [(expected, "day", None)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Exports fell sharply last month.", ("2026-02", "month", None)),
+        ("The factory shut its gates this month.", ("2026-03", "month", None)),
+        ("A new contract starts next month.", ("2026-04", "month", None)),
+        ("Sales doubled last year.", ("2025", "year", None)),
+        ("Elections are due next year.", ("2027", "year", None)),
+        ("The firm was sold earlier this year.", ("2026", "year", None)),
+        ("The plant was opened late last year.", ("2025", "year", "late")),
+        ("Talks resume next week.", ("2026-03-16", "day", "week")),
+        ("Two ministers quit last week.", ("2026-03-02", "day", "week")),
+        ("The port opened three years ago.", ("2023", "year", None)),
+        ("The merger was agreed two months ago.", ("2026-01", "month", None)),
+        ("The fire broke out five days ago.", ("2026-03-07", "day", None)),
+        ("The first shop opened a year ago.", ("2025", "year", None)),
+        ("The mine will close in two years.", ("2028", "year", None)),
+        ("Revenue will be reported for this fiscal year.", ("2026", "year", None)),
+    ],
+)
+def test_named_and_counted_periods_keep_the_precision_the_text_gives(
+    text: str, expected: Event
+) -> None:
+    assert dates_in(text) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Talks broke down in October.", ("2025-10", "month", None)),
+        ("The station will open in July.", ("2026-07", "month", None)),
+        ("Prices rose in March.", ("2026-03", "month", None)),
+        ("The bill passed on Jan. 20 by a wide margin.", ("2026-01-20", "day", None)),
+        ("The trial began April 7 in the capital.", ("2025-04-07", "day", None)),
+        ("Voting will end on Sept. 18.", ("2026-09-18", "day", None)),
+        ("The harbour froze on 2 February.", ("2026-02-02", "day", None)),
+        ("The festival was cancelled last July.", ("2025-07", "month", None)),
+        ("The runway reopens next June.", ("2026-06", "month", None)),
+        ("Repairs started in early August.", ("2025-08", "month", "early")),
+        ("A book about the flood is due to be published in May.", ("2026-05", "month", None)),
+    ],
+)
+def test_months_and_days_without_a_year_take_the_tense_into_account(
+    text: str, expected: Event
+) -> None:
+    assert dates_in(text) == [expected]
+
+
+def test_months_before_a_year_borrow_it() -> None:
+    assert dates_in("Floods hit the valley in July and August 2024.") == [
+        ("2024-07", "month", None),
+        ("2024-08", "month", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Her 2019 campaign ended in defeat.", "2019"),
+        ("A 2009 survey of farmers found the same.", "2009"),
+        ("Memories of the 2012 Olympics faded quickly.", "2012"),
+        ("The union recalled 2010's floods.", "2010"),
+        ("Profit rose in fiscal 2024.", "2024"),
+    ],
+)
+def test_years_as_modifiers_and_fiscal_years(text: str, expected: str) -> None:
+    assert dates_in(text) == [(expected, "year", None)]
+
+
+def test_a_quarter_is_its_year_with_a_period_of_it() -> None:
+    assert dates_in("Output fell in the fourth quarter of 2025.") == [("2025", "year", "late")]
+
+
+def test_a_range_is_dated_by_its_start_and_shown_whole() -> None:
+    [event] = extract_timeline([Block("paragraph", "The drought of 2011-2012 ruined crops.")])
+    assert (event.date, event.precision) == ("2011", "year")
+    assert event.label == "The drought of 2011-2012 ruined crops"
+    [event] = extract_timeline([Block("paragraph", "He coached during the 1998-99 season.")])
+    assert event.date == "1998" and "1998-99" in event.label
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rents rose steeply in the late 1990s.",
+        "Music from the 1980's still sells.",
+        "The '80s were kind to the town.",
+        "It was the worst storm of the 20th century.",
+        "The 2000 soldiers marched north.",
+        "The drill, called Shield 2024, ended well.",
+        "Children today spend more time online.",
+        "Unemployment hit its highest level in two years.",
+        "Over the past year the firm hired widely.",
+        "Theresa May said the plan would work.",
+        "Shares may rise, analysts say.",
+        "Shops close early on Good Friday.",
+        "The market opens on Fridays.",
+        "The deal took 30 years to reach.",
+    ],
+)
+def test_what_no_reader_would_call_a_date_stays_out(text: str) -> None:
+    assert dates_in(text) == []
+
+
+def test_without_a_publication_date_only_dates_with_their_year_are_read() -> None:
+    text = "Exports fell last month. Imports fell in May 2025. The port closed on Tuesday."
+    assert dates_in(text, None) == [("2025-05", "month", None)]
+
+
+def test_a_date_named_again_for_another_event_is_a_second_event() -> None:
+    text = "The dam was finished in 2015. In 2015 the river also flooded the old town."
+    events = extract_timeline([Block("paragraph", text)])
+    assert [(e.date, e.label) for e in events] == [
+        ("2015", "The dam was finished"),
+        ("2015", "The river also flooded the old town"),
+    ]
+
+
+def test_relative_dates_keep_their_words_in_the_label() -> None:
+    [event] = extract_timeline(
+        [Block("paragraph", "According to the ministry, exports fell sharply last month.")],
+        PUBLISHED,
+    )
+    assert event.label == "Exports fell sharply last month"
+
+
+def test_events_from_relative_and_explicit_dates_are_in_date_order() -> None:
+    text = (
+        "The mayor resigned on Tuesday. The scandal began in 2024. "
+        "An inquiry opened last month, and a report is due next year."
+    )
+    assert [e.date for e in extract_timeline([Block("paragraph", text)], PUBLISHED)] == [
+        "2024",
+        "2026-02",
+        "2026-03-10",
+        "2027",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("5 December 2025", "2025-12-05T00:00:00Z"),
+        ("December 5, 2025", "2025-12-05T00:00:00Z"),
+        ("Friday, 5 December 2025", "2025-12-05T00:00:00Z"),
+        ("2025-12-05", "2025-12-05T00:00:00Z"),
+        ("2025-12-05T10:30:00+02:00", "2025-12-05T08:30:00Z"),
+        ("Published: 5 Dec. 2025", "2025-12-05T00:00:00Z"),
+        ("31 February 2025", None),
+        ("December 2025", None),
+        ("Talks ended on 5 December 2025.", None),
+    ],
+)
+def test_a_date_line_is_a_date_and_nothing_else(line: str, expected: str | None) -> None:
+    assert date_line(line) == expected
