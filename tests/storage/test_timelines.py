@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from storage import Store
-from storage.ingest import enrich
+from storage.ingest import article_record, enrich
+from storage.ingest.jsonl import parse_record
 from storage.models import Block, ParsedArticle
+
+PUBLISHED = "2026-03-12T08:00:00Z"  # a Thursday
 
 
 def article(title: str, text: str, published_at: str) -> ParsedArticle:
@@ -14,6 +20,7 @@ def article(title: str, text: str, published_at: str) -> ParsedArticle:
             title=title,
             blocks=(Block("paragraph", text),),
             source_key=f"text:{title.lower()}",
+            source="desk",
             published_at=published_at,
             tags=("harbour",),
         )
@@ -38,3 +45,27 @@ async def test_a_topic_timeline_of_relative_dates_is_in_date_order(store: Store)
         ("2026-03-19", "The ferry returned yesterday", later.article_id),
     ]
     assert [e.date for e in await store.timeline(later.article_id)] == ["2019", "2026-03-19"]
+
+
+async def test_a_week_and_a_relative_day_survive_an_export_round_trip(
+    store: Store, tmp_path: Path
+) -> None:
+    await store.save_article(
+        article(
+            "Talks Resume",
+            "Talks resume next week after a walkout on Monday, the union said.",
+            PUBLISHED,
+        )
+    )
+    [before] = [json.dumps(article_record(*row)) async for row in store.export_rows()]
+    restored = parse_record(before, "export.jsonl")
+    assert [(e.date, e.precision, e.qualifier) for e in restored.timeline or ()] == [
+        ("2026-03-09", "day", None),
+        ("2026-03-16", "day", "week"),
+    ]
+    again = await Store.open(tmp_path / "second.sqlite3")
+    try:
+        await again.save_article(restored)
+        assert [json.dumps(article_record(*row)) async for row in again.export_rows()] == [before]
+    finally:
+        await again.close()
