@@ -41,7 +41,9 @@ import timeline_before
 
 from storage.ingest.enrich import enrich
 from storage.ingest.sentences import split_sentences
+from storage.ingest.summary import summarize
 from storage.ingest.timeline import extract_timeline
+from storage.ingest.topics import derive_topics
 from storage.models import Block, ParsedArticle, TimelineEvent
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -261,11 +263,54 @@ def main() -> None:
             f"(slowest {max(times.values()):.2f} ms)"
         )
         results[name] = times
-    ratios = {n: results["now"][n] / results["before"][n] for n in results["now"]}
+    report_slowdown("extractor", results["before"], results["now"])
+    # What an import computes for each article: summary, topics and timeline.
+    imports: dict[str, dict[str, float]] = {"before": {}, "now": {}}
+    for document in documents:
+        article = ParsedArticle(
+            title=document.title,
+            blocks=document.blocks,
+            source_key=document.name,
+            published_at=f"{document.published_at}T00:00:00Z",
+        )
+
+        def before(article: ParsedArticle = article) -> object:
+            summarize(article.title, article.blocks)
+            derive_topics(article.title, article.blocks)
+            return timeline_before.extract_timeline(article.blocks)
+
+        for name, run in (("before", before), ("now", lambda a=article: enrich(a))):
+            imports[name][document.name] = best_ms(run, args.repeat)
+    print(
+        f"import (summary, topics, timeline): before {mean(imports['before']):.2f} ms, "
+        f"now {mean(imports['now']):.2f} ms per article"
+    )
+    report_slowdown("import", imports["before"], imports["now"])
+
+
+def best_ms(run: Callable[[], object], repeat: int) -> float:
+    """The best of ``repeat`` timings of ``run``, in milliseconds."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def mean(times: dict[str, float]) -> float:
+    """The mean of per-article times."""
+    return sum(times.values()) / len(times)
+
+
+def report_slowdown(what: str, before: dict[str, float], now: dict[str, float]) -> None:
+    """The largest per-article slowdown and the overall one."""
+    ratios = {name: now[name] / before[name] for name in now}
     slowest = max(ratios, key=ratios.__getitem__)
     print(
-        f"slowdown per article: at most {ratios[slowest]:.2f}x ({slowest}), "
-        f"overall {sum(results['now'].values()) / sum(results['before'].values()):.2f}x"
+        f"{what} slowdown: at most {ratios[slowest]:.2f}x per article ({slowest}: "
+        f"{before[slowest]:.2f} -> {now[slowest]:.2f} ms), overall "
+        f"{sum(now.values()) / sum(before.values()):.2f}x"
     )
 
 

@@ -31,10 +31,14 @@ MAX_EVENTS = 100
 SEGMENTED_PARAGRAPHS = 1_000
 
 # A paragraph with no sentence punctuation before its end is one sentence, as the
-# segmenter would find at many times the cost (most news paragraphs are one sentence).
-_ONE_SENTENCE = re.compile(r"[^.!?\u2026\n\r]*[.!?\u2026]*[\"')\]\u2019\u201d]*\s*")
+# segmenter would find at many times the cost (most news paragraphs are one sentence);
+# see _one_sentence.
+_ONE_SENTENCE = re.compile(
+    r"(?=[\w\"'(\[\u2018\u201c])[^.!?\u2026\n\r]*[.!?\u2026]?[\"')\]\u2019\u201d]*"
+)
 # Where a paragraph may be cut between sentences (see _pieces).
-_CUT = re.compile(r"(?<![\w.'\u2019-])(?P<word>[a-z]{3,})\. +(?=[A-Z])")
+_CUT = re.compile(r"(?<![\w.'\u2019-])(?P<word>[A-Za-z][a-z]{2,})\. +(?=[A-Z])")
+_LIST_MARK = re.compile(r"(?<!\S)(?:\d{1,3}|[A-Za-z]|[ivxlcdmIVXLCDM]+)[.)](?!\S)")
 _ABBREVIATIONS = frozenset(
     word.lower()
     for word in (
@@ -69,8 +73,8 @@ def extract_timeline(
     anchor = anchor_of(published_at)
     events: list[TimelineEvent] = []
     seen: dict[tuple[str, str | None], list[frozenset[str]]] = {}
-    for sentence, is_bullet in _sentences(blocks, anchor):
-        for found in find_dates(sentence, anchor, is_bullet):
+    for sentence, _, found_in_sentence in _sentences(blocks, anchor):
+        for found in found_in_sentence:
             key = (found.date, found.qualifier)
             label = _label(sentence, found)
             if not label:
@@ -94,33 +98,39 @@ def extract_timeline(
     return tuple(sorted(events, key=lambda event: event.sort_key))
 
 
-def _sentences(blocks: Sequence[Block], anchor: dt.date | None) -> Iterator[tuple[str, bool]]:
-    """The sentences of the article that hold a date, each with whether it is a bullet."""
+def _sentences(
+    blocks: Sequence[Block], anchor: dt.date | None
+) -> Iterator[tuple[str, bool, list[Found]]]:
+    """The sentences of the article that hold a date, with whether each is a bullet's and
+    the dates in it."""
     segmented = 0
     for block in blocks:
+        if not may_hold_a_date(block.text):
+            continue
         is_bullet = block.kind == "bullet"
-        if not _holds_a_date(block.text, anchor, is_bullet):
-            continue  # no date in the paragraph, no event: spare the segmenter
         if is_bullet and len(block.text) <= 2 * MAX_LABEL:
-            yield block.text, True
+            if found := find_dates(block.text, anchor, True):
+                yield block.text, True, found
             continue
-        segmented += 1
-        if segmented > SEGMENTED_PARAGRAPHS:
-            yield from ((s, is_bullet) for s in rough_sentences(block.text))
+        if segmented >= SEGMENTED_PARAGRAPHS:
+            for sentence in rough_sentences(block.text):
+                if found := find_dates(sentence, anchor, is_bullet):
+                    yield sentence, is_bullet, found
             continue
+        counted = False
+        # No date in a piece, no event: the segmenter never sees it.
         for piece in _pieces(block.text):
-            if piece is not block.text and not _holds_a_date(piece, anchor, is_bullet):
+            if not (found := find_dates(piece, anchor, is_bullet)):
                 continue
-            if _ONE_SENTENCE.fullmatch(piece):
-                yield piece.strip(), is_bullet  # nothing for the segmenter to split
+            if _one_sentence(piece):
+                yield piece, is_bullet, found  # nothing for the segmenter to split
                 continue
+            if not counted:
+                segmented += 1
+                counted = True
             for sentence in split_sentences(piece):
-                if may_hold_a_date(sentence):
-                    yield sentence, is_bullet
-
-
-def _holds_a_date(text: str, anchor: dt.date | None, is_bullet: bool) -> bool:
-    return may_hold_a_date(text) and bool(find_dates(text, anchor, is_bullet))
+                if found := find_dates(sentence, anchor, is_bullet):
+                    yield sentence, is_bullet, found
 
 
 def _pieces(text: str) -> list[str]:
@@ -132,6 +142,8 @@ def _pieces(text: str) -> list[str]:
     quotation or bracket: there the segmenter always ends a sentence, and what it
     finds on each side does not depend on the other.
     """
+    if _LIST_MARK.search(text) or not _balanced(text):
+        return [text]  # the segmenter reads lists and quotations across the paragraph
     pieces: list[str] = []
     start = 0
     for cut in _CUT.finditer(text):
@@ -141,17 +153,23 @@ def _pieces(text: str) -> list[str]:
             continue
         pieces.append(text[start : cut.end("word") + 1])
         start = cut.end()
-    if not pieces:
-        return [text]
     pieces.append(text[start:])
-    return pieces
+    return [piece.strip() for piece in pieces]
+
+
+def _one_sentence(text: str) -> bool:
+    """Whether the segmenter would find one sentence: no sentence punctuation but a single
+    mark at the end, and every quotation and bracket closed."""
+    return _ONE_SENTENCE.fullmatch(text) is not None and _balanced(text)
 
 
 def _balanced(text: str) -> bool:
     return (
-        text.count('"') % 2 == 0
+        (text.count('"') + text.count("\u201c") + text.count("\u201d")) % 2 == 0
         and text.count("\u201c") == text.count("\u201d")
+        and text.rfind("(") <= text.rfind(")")
         and text.count("(") == text.count(")")
+        and text.rfind("[") <= text.rfind("]")
         and text.count("[") == text.count("]")
         and "'" not in text.replace("'s ", "").replace("n't", "").replace("s' ", "")
         and "\u2018" not in text

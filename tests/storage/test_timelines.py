@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from storage import Store
 from storage.ingest import article_record, enrich
 from storage.ingest.jsonl import parse_record
+from storage.ingest.sentences import split_sentences
+from storage.ingest.timeline import _one_sentence, _pieces
 from storage.models import Block, ParsedArticle
 
 PUBLISHED = "2026-03-12T08:00:00Z"  # a Thursday
@@ -69,3 +74,89 @@ async def test_a_week_and_a_relative_day_survive_an_export_round_trip(
         assert [json.dumps(article_record(*row)) async for row in again.export_rows()] == [before]
     finally:
         await again.close()
+
+
+# Words that test the segmenter's rules: abbreviations, initials, lists, quotes, brackets.
+TRICKY_WORDS = [
+    "the",
+    "talks",
+    "ended",
+    "Mr.",
+    "Dr.",
+    "Smith",
+    "U.S.",
+    "Jan.",
+    "July",
+    "Inc.",
+    "St.",
+    "No.",
+    "said",
+    "in",
+    "on",
+    "Tuesday",
+    "2019",
+    "3.5",
+    "e.g.",
+    "etc.",
+    "Gen.",
+    "Mass.",
+    "Washington",
+    "(in",
+    "May)",
+    '"We',
+    'left."',
+    "“We",
+    "go.”",
+    "it's",
+    "'Hi",
+    "there'",
+    "(a)",
+    "[b]",
+    "Co.,",
+    "1.",
+    "2.",
+    "x:",
+    "y;",
+    "A.",
+    "Ltd.",
+    "vs.",
+    "approx.",
+    "p.m.",
+    "Fig.",
+    "Vol.",
+    "Ill.",
+    "Calif.",
+    "…",
+    "...",
+    "!",
+    "?",
+    "—",
+    "Jr.",
+    "Ph.D.",
+    "Rev.",
+    "Sept.",
+    "Prof.",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(TRICKY_WORDS), min_size=2, max_size=12),
+            st.sampled_from([".", ".", "!", "?", '."', ").", ".\u201d"]),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_cutting_a_paragraph_first_gives_the_segmenters_sentences(
+    sentences: list[tuple[list[str], str]],
+) -> None:
+    text = " ".join(" ".join(words) + end for words, end in sentences)
+    cut = [
+        sentence
+        for piece in _pieces(text)
+        for sentence in ([piece] if _one_sentence(piece) else split_sentences(piece))
+    ]
+    assert cut == split_sentences(text)
