@@ -162,7 +162,10 @@ _RELATIVE: tuple[tuple[str, re.Pattern[str]], ...] = (
         "named",
         re.compile(
             r"(?:\b(?P<qualifier>(?i:early|mid|late|earlier|later))(?:-|\s+)(?:(?i:in)\s+)?)?"
-            r"\b(?P<which>(?i:this|last|next|(?<=the )past|(?<=the )coming))\s+"
+            # "the next year" follows the story, not the publication; "the past year"
+            # is a duration; "the past week" and "the coming week" are weeks.
+            r"\b(?P<which>(?<![Tt]he )(?i:this|last|next)|"
+            r"(?<=[Tt]he )(?i:past|coming|last)(?=\s+(?i:week)\b))\s+"
             r"(?:(?P<fiscal>(?i:fiscal))\s+)?(?P<unit>(?i:week|month|year))\b"
         ),
     ),
@@ -227,7 +230,10 @@ _TODAY_AS_DAY = re.compile(
     r"(?:\b(?:said|announced|told|confirmed|earlier|later|until|\w+ed)\s+$)", re.IGNORECASE
 )
 _TODAY_AS_DAY_AFTER = re.compile(r"^(?:'s)?\s+(?:said|announced|confirmed|told)\b", re.IGNORECASE)
-_OWNED = re.compile(r"\b(?i:his|her|their|its|our|my|your)\s+$")
+_RANGE_GAP = re.compile(r"\s*(?:-|\u2013|\u2014|(?i:to|until|till|through))\s*")
+_THE_BEFORE = re.compile(r"\b[Tt]he\s+$")
+_WORD_AFTER = re.compile(r"\s+[a-z]")
+_OWNED = re.compile(r"\b(?i:his|her|their|its|our|my|your|every|each)\s+$")
 _NAME_AFTER = re.compile(r"\s+[A-Z][a-z]")
 # What a capitalised month name is when a person's or a thing's name goes before it.
 _NAME_BEFORE = re.compile(r"\b(?:[A-Z][a-z]+|Mrs?\.|Ms\.)\s+$")
@@ -426,8 +432,8 @@ def _relative(
 ) -> Found | bool | None:
     """A relative date resolved; None when it cannot be (no anchor), False when not a date.
 
-    True means the words are a date expression with no calendar value of their own (a
-    month borrowed by an explicit date next to it, say): taken, but no event.
+    True means the words are a date that makes no event of its own (the end of a range
+    an explicit date opens, "from May 2014 to June"): taken, but no event.
     """
     groups = match.groupdict()
     sentence = match.string
@@ -453,11 +459,15 @@ def _relative(
             return False  # a bare month name: "May" may be a name or a verb
         if prep in ("and", "to", "or", "of") and _NAME_BEFORE.search(sentence, 0, start):
             return False
+        if _NAME_AFTER.match(sentence, end):
+            return False  # "April Ryan", "by Jan Koum": a name
         if prep == "of" and not groups.get("qualifier"):
             # "the end of May" is a date; "the Ides of March", "a fund of May" are not
             before = sentence[max(0, start - 12) : start].lower()
             if not re.search(r"\b(?:end|start|beginning|middle|month)\s*$", before):
                 return False
+        if _ends_a_range(sentence, match.start("month"), explicit):
+            return True  # "from May 2014 to June": the range is dated by its start
         borrowed = _year_from_next(sentence, end, explicit)
         if borrowed is not None:
             month = MONTH_NUMBERS[groups["month"].lower()]
@@ -468,18 +478,22 @@ def _relative(
                 f"{borrowed:04d}-{month:02d}",
                 "month",
                 qualifier if qualifier in ("early", "mid", "late") else None,
-                None,
+                "borrowed",
             )
     if kind in ("month_day", "day_month"):
         if _NAME_BEFORE.search(sentence, 0, start) and groups["month"] == "May":
             return False
+        if _THE_BEFORE.search(sentence, 0, start) and _WORD_AFTER.match(sentence, end):
+            return False  # "the Sept. 11 attacks", "the July 4 parade": a name of its own
+        if _ends_a_range(sentence, start, explicit):
+            return True
         borrowed = _year_from_next(sentence, end, explicit)
         if borrowed is not None:
             try:
                 day = dt.date(borrowed, MONTH_NUMBERS[groups["month"].lower()], int(groups["day"]))
             except ValueError:
                 return False
-            return Found(start, end, day.isoformat(), "day", None, None)
+            return Found(start, end, day.isoformat(), "day", None, "borrowed")
     if kind == "in_n" and (
         _DURATION_BEFORE.search(sentence, 0, start) or not _speaks_of_future(sentence, start, end)
     ):
@@ -500,6 +514,13 @@ def _year_from_next(sentence: str, end: int, explicit: list[Found]) -> int | Non
         ):
             return int(item.date[:4])
     return None
+
+
+def _ends_a_range(sentence: str, start: int, explicit: list[Found]) -> bool:
+    """Whether a date without a year closes a range an explicit date opens."""
+    return any(
+        item.end <= start and _RANGE_GAP.fullmatch(sentence, item.end, start) for item in explicit
+    )
 
 
 def _resolve(
@@ -539,7 +560,7 @@ def _resolve(
         unit = groups["unit"].lower()
         if which in ("past", "coming") and unit != "week":
             return False  # "the past year" is a duration
-        shift = {"last": -1, "next": 1}.get(which, 0)
+        shift = {"last": -1, "past": -1, "next": 1, "coming": 1}.get(which, 0)
         value = _shifted(anchor, unit, shift)
         if value is None:
             return False

@@ -49,9 +49,13 @@ _ABBREVIATIONS = frozenset(
 )
 # Prepositions that only place the date; removed together with it from a label.
 _PLACING_WORDS = re.compile(r"(?:\b(?i:in|on|at|during|of|around|circa))?\s*$")
-_KEPT_KINDS = frozenset({"range", "modifier", "possessive", "fiscal", "quarter"})
+_KEPT_KINDS = frozenset({"range", "modifier", "possessive", "fiscal", "quarter", "borrowed"})
 _PLACING_TRIGGERS = frozenset({"in", "during", "around", "circa", "of the year", "the year"})
-_KEEPING_WORDS = re.compile(r"\b(?i:since|by|until|till|before|after|from|between|throughout)\s*$")
+# Words that make the date part of what is said, or join it to another ("July and August").
+_KEEPING_WORDS = re.compile(
+    r"(?:\b(?i:since|by|until|till|before|after|from|between|throughout|and|or|to)|"
+    r"[-\u2013\u2014])\s*$"
+)
 _LEADING_SEPARATOR = re.compile(r"^[\s,:;\u2013\u2014-]+")
 _TRAILING_CLAUSE = re.compile(
     r",\s+(?:\w+ing|which|who|while|whereas|although|though|as well as)\b.*$", re.DOTALL

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from storage.ingest import extract_timeline
+from storage.importer import sample_path
+from storage.ingest import extract_timeline, parse_text
 from storage.ingest.dates import date_line
 from storage.models import Block
 
@@ -68,6 +69,8 @@ def test_today_yesterday_tomorrow_and_tonight(text: str, expected: str) -> None:
         ("The firm was sold earlier this year.", ("2026", "year", None)),
         ("The plant was opened late last year.", ("2025", "year", "late")),
         ("Talks resume next week.", ("2026-03-16", "day", "week")),
+        ("Markets may calm in the coming week.", ("2026-03-16", "day", "week")),
+        ("Three banks failed in the past week.", ("2026-03-02", "day", "week")),
         ("Two ministers quit last week.", ("2026-03-02", "day", "week")),
         ("The port opened three years ago.", ("2023", "year", None)),
         ("The merger was agreed two months ago.", ("2026-01", "month", None)),
@@ -131,6 +134,13 @@ def test_a_quarter_is_its_year_with_a_period_of_it() -> None:
 
 
 def test_a_range_is_dated_by_its_start_and_shown_whole() -> None:
+    [event] = extract_timeline(
+        [Block("paragraph", "The dig ran from November 2014 until February.")], PUBLISHED
+    )
+    assert (event.date, event.label) == (
+        "2014-11",
+        "The dig ran from November 2014 until February",
+    )
     [event] = extract_timeline([Block("paragraph", "The drought of 2011-2012 ruined crops.")])
     assert (event.date, event.precision) == ("2011", "year")
     assert event.label == "The drought of 2011-2012 ruined crops"
@@ -155,10 +165,25 @@ def test_a_range_is_dated_by_its_start_and_shown_whole() -> None:
         "Shops close early on Good Friday.",
         "The market opens on Fridays.",
         "The deal took 30 years to reach.",
+        "The next year, the band split up.",
+        "Prices rose over the last year.",
+        "The app was written by Jan Koum.",
+        "He spoke to April Ryan at length.",
+        "She swims every Tuesday.",
+        "His Sunday column was dropped.",
+        "The Sept. 11 attacks changed air travel.",
     ],
 )
 def test_what_no_reader_would_call_a_date_stays_out(text: str) -> None:
     assert dates_in(text) == []
+
+
+def test_the_sample_keeps_its_six_events_whatever_its_date() -> None:
+    sample = parse_text(sample_path().read_text(encoding="utf-8"), "sample.txt")
+    expected = [e.date for e in extract_timeline(sample.blocks)]
+    assert expected == ["2016-05", "2017-12", "2022", "2025-08", "2025-11", "2025-12"]
+    for published_at in ("2025-12-05T00:00:00Z", PUBLISHED):
+        assert [e.date for e in extract_timeline(sample.blocks, published_at)] == expected
 
 
 def test_without_a_publication_date_only_dates_with_their_year_are_read() -> None:
