@@ -99,23 +99,33 @@ _NUMBER = (
 _UNIT = r"(?P<unit>(?i:days?|weeks?|months?|years?))"
 
 # Explicit dates, longest forms first; a span taken by one is not read again by the next.
-_EXPLICIT: tuple[tuple[str, re.Pattern[str]], ...] = (  # each needs four digits
-    ("iso", re.compile(r"\b(?P<year>\d{4})-(?P<mnum>\d{2})-(?P<day>\d{2})\b")),
-    ("day", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}")),
-    ("day", re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}")),
-    ("month", re.compile(rf"(?:\b{_QUALIFIER})?\b{_MONTH},?\s+(?:of\s+)?{_YEAR}")),
-    ("season", re.compile(rf"{_SEASON_QUALIFIER}(?i:the\s+)?\b{_SEASON}\s+(?:of\s+)?{_YEAR}")),
+_EXPLICIT: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
+    ("iso", ("year",), re.compile(r"\b(?P<year>\d{4})-(?P<mnum>\d{2})-(?P<day>\d{2})\b")),
+    ("day", ("year", "month"), re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}")),
+    ("day", ("year", "month"), re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}")),
+    (
+        "month",
+        ("year", "month"),
+        re.compile(rf"(?:\b{_QUALIFIER})?\b{_MONTH},?\s+(?:of\s+)?{_YEAR}"),
+    ),
+    (
+        "season",
+        ("year", "season"),
+        re.compile(rf"{_SEASON_QUALIFIER}(?i:the\s+)?\b{_SEASON}\s+(?:of\s+)?{_YEAR}"),
+    ),
     (
         "quarter",
+        ("year", "quarter"),
         re.compile(
             r"\b(?i:the\s+)?(?P<quarter>(?i:first|second|third|fourth|1st|2nd|3rd|4th))"
             rf"(?:\s+|-)(?i:quarter)\s+(?:of\s+)?(?i:(?:fiscal|the)\s+)?(?:year\s+)?{_YEAR}"
         ),
     ),
-    ("quarter", re.compile(rf"\b(?P<quarter>Q[1-4])\s+{_YEAR}\b")),
-    ("fiscal", re.compile(rf"\b(?i:fiscal(?:\s+year)?|FY)\s*'?{_YEAR}\b")),
+    ("quarter", ("year", "quarter"), re.compile(rf"\b(?P<quarter>Q[1-4])\s+{_YEAR}\b")),
+    ("fiscal", ("year", "fiscal"), re.compile(rf"\b(?i:fiscal(?:\s+year)?|FY)\s*'?{_YEAR}\b")),
     (
         "decade",
+        ("decade",),
         re.compile(
             r"(?:\b(?i:early|mid|late)(?:-|\s+))?(?:\b\d{3}0|'\d0)s\b"
             r"|\b(?i:the|early|mid|late)(?:-|\s+)\d{3}0's\b"
@@ -123,43 +133,41 @@ _EXPLICIT: tuple[tuple[str, re.Pattern[str]], ...] = (  # each needs four digits
     ),
     (
         "range",
+        ("year",),
         re.compile(
             rf"(?:\b{_TIME_WORDS}\s+|\b)(?P<year>(?:1[89]|20)\d\d)\s*"
             r"(?:-|\u2013|\u2014|/|(?i:to|through|until|and)\s)\s*"
             r"(?P<end>(?:1[89]|20)\d\d|\d\d)\b(?![\d,.]\d)"
         ),
     ),
-    ("year", re.compile(rf"\b{_QUALIFIER}{_YEAR}")),
-    ("year", re.compile(rf"\b{_TIME_WORDS}\s+{_YEAR}\b{_NOT_A_YEAR}")),
+    ("year", ("year",), re.compile(rf"\b{_QUALIFIER}{_YEAR}")),
+    ("year", ("year",), re.compile(rf"\b{_TIME_WORDS}\s+{_YEAR}\b{_NOT_A_YEAR}")),
     (
         "modifier",
+        ("year",),
         re.compile(rf"{_DETERMINER}\s+{_YEAR}\b(?!-)(?=\s+[A-Za-z]){_NOT_A_YEAR}"),
     ),
-    ("possessive", re.compile(rf"\b{_YEAR}(?:'s|\u2019s)\s+(?=[a-z])")),
+    ("possessive", ("year",), re.compile(rf"\b{_YEAR}(?:'s|\u2019s)\s+(?=[a-z])")),
 )
 
-# Relative dates: found only where no explicit date was. Each kind needs a hint (see _HINTS).
-_NEEDS = {
-    "ago": "unit",
-    "in_n": "unit",
-    "named": "unit",
-    "month_day": "month",
-    "day_month": "month",
-    "month": "month",
-    "weekday": "weekday",
-    "day_word": "day_word",
-}
-_RELATIVE: tuple[tuple[str, re.Pattern[str]], ...] = (
+# Relative dates: found only where no explicit date was.
+_RELATIVE: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         "ago",
+        ("ago",),
         re.compile(
             rf"\b(?:(?i:about|nearly|almost|some|roughly|just|more than|less than)\s+)?"
             rf"{_NUMBER}\s+{_UNIT}\s+(?i:ago|earlier than now)\b"
         ),
     ),
-    ("in_n", re.compile(rf"\b(?i:in)\s+{_NUMBER}\s+{_UNIT}(?:'|\u2019)?(?:\s+(?i:time))?\b")),
+    (
+        "in_n",
+        ("unit",),
+        re.compile(rf"\b(?i:in)\s+{_NUMBER}\s+{_UNIT}(?:'|\u2019)?(?:\s+(?i:time))?\b"),
+    ),
     (
         "named",
+        ("unit", "which"),
         re.compile(
             r"(?:\b(?P<qualifier>(?i:early|mid|late|earlier|later))(?:-|\s+)(?:(?i:in)\s+)?)?"
             # "the next year" follows the story, not the publication; "the past year"
@@ -171,11 +179,17 @@ _RELATIVE: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "month_day",
+        ("month",),
         re.compile(rf"\b{_MONTH}\s+{_DAY}\b(?!\s*(?:,\s*)?\d)(?!\s*(?:%|per|-|\u2013))"),
     ),
-    ("day_month", re.compile(rf"\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}(?!\s*,?\s*\d)")),
+    (
+        "day_month",
+        ("month",),
+        re.compile(rf"\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}(?!\s*,?\s*\d)"),
+    ),
     (
         "month",
+        ("month",),
         re.compile(
             r"(?:\b(?P<qualifier>(?i:early|mid|late))(?:-|\s+)(?:(?i:in)\s+)?)?"
             r"(?:\b(?P<prep>(?i:in|since|by|until|till|from|through|during|before|after|"
@@ -186,12 +200,17 @@ _RELATIVE: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "weekday",
+        ("weekday",),
         re.compile(
             rf"(?:\b(?P<which>(?i:last|next|this|on|coming|past))\s+)?\b{_WEEKDAY}"
             r"(?:'s|\u2019s)?(?![a-z])"
         ),
     ),
-    ("day_word", re.compile(r"\b(?P<word>(?i:yesterday|tomorrow|tonight|today))(?:'s)?\b")),
+    (
+        "day_word",
+        ("day_word",),
+        re.compile(r"\b(?P<word>(?i:yesterday|tomorrow|tonight|today))(?:'s)?\b"),
+    ),
 )
 # Plain words that make a sentence speak of what is still to come.
 _FUTURE_WORDS = frozenset(
@@ -237,15 +256,41 @@ _OWNED = re.compile(r"\b(?i:his|her|their|its|our|my|your|every|each)\s+$")
 _NAME_AFTER = re.compile(r"\s+[A-Z][a-z]")
 # What a capitalised month name is when a person's or a thing's name goes before it.
 _NAME_BEFORE = re.compile(r"\b(?:[A-Z][a-z]+|Mrs?\.|Ms\.)\s+$")
-# What each kind of date needs somewhere in the text; one pass finds them all, so a
-# sentence is only searched for the kinds of date it could hold.
-_HINTS = re.compile(
-    r"(?P<year>\d{4})|\b(?:(?P<month>January|February|March|April|May|June|July|August|"
-    r"September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)|"
-    r"(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|"
-    r"(?P<day_word>(?i:yesterday|tomorrow|tonight|today))|"
-    r"(?P<unit>(?i:days?|weeks?|months?|years?)))\b"
-)
+# What each kind of date needs somewhere in the text (see _hints): one pass over the
+# words finds them all, so a sentence is only searched for the dates it could hold.
+_TOKEN = re.compile(r"\d{3}0'?s\b|'\d0s\b|\d{4}|\bQ[1-4]\b|[A-Za-z]+")
+_HINT_WORDS = {
+    **{name: "month" for name in _MONTH[len("(?P<month>") : _MONTH.index(")")].split("|")},
+    **{day.capitalize(): "weekday" for day in WEEKDAYS},
+    "FY": "fiscal",
+    "Q1": "quarter", "Q2": "quarter", "Q3": "quarter", "Q4": "quarter",
+}  # fmt: skip
+_HINT_WORDS_ANY_CASE = {
+    **dict.fromkeys(("yesterday", "tomorrow", "tonight", "today"), "day_word"),
+    **dict.fromkeys(("day", "days", "week", "weeks", "month", "months", "year", "years"), "unit"),
+    **dict.fromkeys(("this", "last", "next", "past", "coming"), "which"),
+    **dict.fromkeys(("spring", "summer", "autumn", "fall", "winter"), "season"),
+    "ago": "ago",
+    "quarter": "quarter",
+    "fiscal": "fiscal",
+}
+# The hints a date of any kind needs: a text without one holds no date.
+_DATE_HINTS = frozenset({"decade", "year", "month", "weekday", "day_word", "unit"})
+
+
+def _hints(text: str) -> set[str]:
+    """The kinds of word in a text that dates are made of (see _EXPLICIT and _RELATIVE)."""
+    hints: set[str] = set()
+    for token in _TOKEN.findall(text):
+        if token[-1] == "s" and not token[0].isalpha():
+            hints.add("decade")  # "1980s", "the 1990's", "'80s"
+            if token[0] != "'":
+                hints.add("year")  # "2010's floods" may be a possessive year
+        elif token[0].isdigit():
+            hints.add("year")
+        elif hint := _HINT_WORDS.get(token) or _HINT_WORDS_ANY_CASE.get(token.lower()):
+            hints.add(hint)
+    return hints
 
 
 _Value = tuple[str, Precision, str | None]  # date, precision, qualifier
@@ -316,12 +361,12 @@ def date_line(line: str) -> str | None:
 
 def may_hold_a_date(text: str) -> bool:
     """A fast check that rules out text with no date in it at all."""
-    return _HINTS.search(text) is not None
+    return not _DATE_HINTS.isdisjoint(_hints(text))
 
 
 def find_dates(sentence: str, anchor: dt.date | None, is_bullet: bool = False) -> list[Found]:
     """Every date in one sentence, in the order written."""
-    hints = {match.lastgroup for match in _HINTS.finditer(sentence)}
+    hints = _hints(sentence)
     if not hints:
         return []
     taken: list[tuple[int, int]] = []
@@ -335,7 +380,9 @@ def find_dates(sentence: str, anchor: dt.date | None, is_bullet: bool = False) -
         if _plausible(year):
             taken.append(match.span("year"))
             found.append(Found(*match.span("year"), f"{year:04d}", "year", None, None))
-    for kind, pattern in _EXPLICIT if "year" in hints else ():
+    for kind, needs, pattern in _EXPLICIT:
+        if not hints.issuperset(needs):
+            continue
         for match in pattern.finditer(sentence):
             if not free(*match.span()):
                 continue
@@ -345,8 +392,8 @@ def find_dates(sentence: str, anchor: dt.date | None, is_bullet: bool = False) -
             taken.append(match.span())  # an impossible date is not read again as a month
             if item is not None:
                 found.append(item)
-    for kind, pattern in _RELATIVE:
-        if _NEEDS[kind] not in hints:
+    for kind, needs, pattern in _RELATIVE:
+        if not hints.issuperset(needs):
             continue
         for match in pattern.finditer(sentence):
             if not free(*match.span()):
