@@ -281,7 +281,7 @@ _DATE_HINTS = frozenset({"decade", "year", "month", "weekday", "day_word", "unit
 def _hints(text: str) -> set[str]:
     """The kinds of word in a text that dates are made of (see _EXPLICIT and _RELATIVE)."""
     hints: set[str] = set()
-    for token in _TOKEN.findall(text):
+    for token in set(_TOKEN.findall(text)):
         if token[-1] == "s" and not token[0].isalpha():
             hints.add("decade")  # "1980s", "the 1990's", "'80s"
             if token[0] != "'":
@@ -359,14 +359,17 @@ def date_line(line: str) -> str | None:
     return f"{day.isoformat()}T00:00:00Z"
 
 
-def may_hold_a_date(text: str) -> bool:
-    """A fast check that rules out text with no date in it at all."""
-    return not _DATE_HINTS.isdisjoint(_hints(text))
+def date_hints(text: str) -> set[str] | None:
+    """What dates in a text could be made of (for ``find_dates``); None when it holds none."""
+    hints = _hints(text)
+    return None if _DATE_HINTS.isdisjoint(hints) else hints
 
 
-def find_dates(sentence: str, anchor: dt.date | None, is_bullet: bool = False) -> list[Found]:
-    """Every date in one sentence, in the order written."""
-    hints = _hints(sentence)
+def find_dates(
+    sentence: str, anchor: dt.date | None, is_bullet: bool = False, hints: set[str] | None = None
+) -> list[Found]:
+    """Every date in one sentence, in the order written (``hints``: the sentence's, if known)."""
+    hints = _hints(sentence) if hints is None else hints
     if not hints:
         return []
     taken: list[tuple[int, int]] = []

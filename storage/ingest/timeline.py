@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 
 from pysbd.lang.common.standard import Standard
 
-from storage.ingest.dates import Found, anchor_of, find_dates, may_hold_a_date
+from storage.ingest.dates import Found, anchor_of, date_hints, find_dates
 from storage.ingest.sentences import rough_sentences, split_sentences
 from storage.models import Block, TimelineEvent
 from storage.text import shorten
@@ -109,11 +109,11 @@ def _sentences(
     the dates in it."""
     segmented = 0
     for block in blocks:
-        if not may_hold_a_date(block.text):
+        if (hints := date_hints(block.text)) is None:
             continue
         is_bullet = block.kind == "bullet"
         if is_bullet and len(block.text) <= 2 * MAX_LABEL:
-            if found := find_dates(block.text, anchor, True):
+            if found := find_dates(block.text, anchor, True, hints):
                 yield block.text, True, found
             continue
         if segmented >= SEGMENTED_PARAGRAPHS:
@@ -123,8 +123,10 @@ def _sentences(
             continue
         counted = False
         # No date in a piece, no event: the segmenter never sees it.
-        for piece in _pieces(block.text):
-            if not (found := find_dates(piece, anchor, is_bullet)):
+        pieces = _pieces(block.text)
+        for piece in pieces:
+            known = hints if len(pieces) == 1 else None
+            if not (found := find_dates(piece, anchor, is_bullet, known)):
                 continue
             if _one_sentence(piece):
                 yield piece, is_bullet, found  # nothing for the segmenter to split
@@ -133,7 +135,9 @@ def _sentences(
                 segmented += 1
                 counted = True
             for sentence in split_sentences(piece):
-                if found := find_dates(sentence, anchor, is_bullet):
+                if (known := date_hints(sentence)) is None:
+                    continue
+                if found := find_dates(sentence, anchor, is_bullet, known):
                     yield sentence, is_bullet, found
 
 
