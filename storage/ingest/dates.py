@@ -65,8 +65,9 @@ _QUALIFIER = (
     r"(?:(?P<qualifier>(?i:early|mid|late))(?:-|\s+)|"
     r"(?i:the\s+)?(?P<period>(?i:beginning|start|middle|end))\s+of\s+(?:the\s+)?)"
 )
-# A year: four digits that are not part of a longer figure or a decade ("1980s").
-_YEAR = r"(?P<year>\d{4})(?![\d,.]\d|s\b)"
+# A year: four digits that are not part of a longer figure, a decade ("1980s") or a span
+# of figures ("2000-2500"; a span of years is read as a range first).
+_YEAR = r"(?P<year>\d{4})(?![\d,.]\d|s\b|\s*[-\u2013]\s*\d)"
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?(?![\d:.,]\d)"
 _SEASON = r"(?P<season>(?i:spring|summer|autumn|fall|winter))"
 _SEASON_QUALIFIER = r"(?:\b(?P<qualifier>(?i:early|mid|late))(?:-|\s+))?"
@@ -136,8 +137,16 @@ _EXPLICIT: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
         ("year",),
         re.compile(
             rf"(?:\b{_TIME_WORDS}\s+|\b)(?P<year>(?:1[89]|20)\d\d)\s*"
-            r"(?:-|\u2013|\u2014|/|(?i:to|through|until|and)\s)\s*"
+            r"(?:-|\u2013|\u2014|/|(?i:to|through|until)\s)\s*"
             r"(?P<end>(?:1[89]|20)\d\d|\d\d)\b(?![\d,.]\d)"
+        ),
+    ),
+    (
+        "range",  # "between 2009 and 2012"; "in 2009 and 2012" names two years
+        ("year",),
+        re.compile(
+            r"\b(?P<trigger>(?i:between))\s+(?P<year>(?:1[89]|20)\d\d)\s+(?i:and)\s+"
+            r"(?P<end>(?:1[89]|20)\d\d)\b(?![\d,.]\d)"
         ),
     ),
     ("year", ("year",), re.compile(rf"\b{_QUALIFIER}{_YEAR}")),
@@ -157,7 +166,7 @@ _RELATIVE: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
         ("ago",),
         re.compile(
             rf"\b(?:(?i:about|nearly|almost|some|roughly|just|more than|less than)\s+)?"
-            rf"{_NUMBER}\s+{_UNIT}\s+(?i:ago|earlier than now)\b"
+            rf"{_NUMBER}\s+{_UNIT}\s+(?i:ago)\b"
         ),
     ),
     (
@@ -193,7 +202,7 @@ _RELATIVE: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
         re.compile(
             r"(?:\b(?P<qualifier>(?i:early|mid|late))(?:-|\s+)(?:(?i:in)\s+)?)?"
             r"(?:\b(?P<prep>(?i:in|since|by|until|till|from|through|during|before|after|"
-            r"last|next|this|of|between|and|to|or|since|early|mid|late|throughout))"
+            r"last|next|this|of|between|and|to|or|throughout))"
             r"(?:-|\s+))?"
             rf"\b{_MONTH}\b(?!\s*\d)"
         ),
@@ -395,6 +404,7 @@ def find_dates(
             taken.append(match.span())  # an impossible date is not read again as a month
             if item is not None:
                 found.append(item)
+    _years_in_lists(sentence, found, taken)
     for kind, needs, pattern in _RELATIVE:
         if not hints.issuperset(needs):
             continue
@@ -410,6 +420,20 @@ def find_dates(
     return sorted(found, key=lambda item: item.start)
 
 
+def _years_in_lists(sentence: str, found: list[Found], taken: list[tuple[int, int]]) -> None:
+    """Years that follow a date in a list: the 2012 of "in 2009 and 2012", "2007, 2008"."""
+    for item in list(found):
+        end = item.end
+        while (match := _LISTED_YEAR.match(sentence, end)) and _plausible(int(match["year"])):
+            year_span = match.span("year")
+            if any(year_span[0] < t_end and t_start < year_span[1] for t_start, t_end in taken):
+                break
+            taken.append(year_span)
+            found.append(Found(*year_span, match["year"], "year", None, "list"))
+            end = match.end()
+
+
+_LISTED_YEAR = re.compile(rf"(?:,\s+|,?\s+(?i:and|or)\s+){_YEAR}\b{_NOT_A_YEAR}")
 _BULLET_YEAR = re.compile(r"^\s*(?P<year>\d{4})\s*[:\u2013\u2014-]\s")
 
 

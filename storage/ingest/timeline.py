@@ -49,7 +49,13 @@ _ABBREVIATIONS = frozenset(
 )
 # Prepositions that only place the date; removed together with it from a label.
 _PLACING_WORDS = re.compile(r"(?:\b(?i:in|on|at|during|of|around|circa))?\s*$")
-_KEPT_KINDS = frozenset({"range", "modifier", "possessive", "fiscal", "quarter", "borrowed"})
+_KEPT_KINDS = frozenset(
+    {"range", "modifier", "possessive", "fiscal", "quarter", "borrowed", "list"}
+)
+# A date followed by another joined to it ("in 2009 and 2012"): the sentence says both.
+_JOINED_AFTER = re.compile(
+    r"\s*(?:,\s*\d{4}\b|(?i:and|or|to|through|until)\s+(?:the\s+)?\d|[-\u2013]\s*\d)"
+)
 _PLACING_TRIGGERS = frozenset({"in", "during", "around", "circa", "of the year", "the year"})
 # Words that make the date part of what is said, or join it to another ("July and August").
 _KEEPING_WORDS = re.compile(
@@ -214,7 +220,7 @@ def _label(sentence: str, found: Found) -> str:
         text = sentence  # "last month", "2009-2010": what was written is what is shown
     elif found.trigger is not None and found.trigger not in _PLACING_TRIGGERS:
         text = sentence  # "since 2014", "by 2030": the date is part of what is said
-    elif _KEEPING_WORDS.search(before):
+    elif _KEEPING_WORDS.search(before) or _JOINED_AFTER.match(after):
         text = sentence  # "by mid-2023", "until May 2020"
     else:
         if found.trigger is not None:

@@ -129,6 +129,13 @@ def test_years_as_modifiers_and_fiscal_years(text: str, expected: str) -> None:
     assert dates_in(text) == [(expected, "year", None)]
 
 
+def test_years_listed_after_a_date_are_dates_too() -> None:
+    events = extract_timeline([Block("paragraph", "Elections were held in 2007, 2008 and 2010.")])
+    assert [e.date for e in events] == ["2007", "2008", "2010"]
+    assert {e.label for e in events} == {"Elections were held in 2007, 2008 and 2010"}
+    assert dates_in("Prices doubled between 2009 and 2012.") == [("2009", "year", None)]
+
+
 def test_a_quarter_is_its_year_with_a_period_of_it() -> None:
     assert dates_in("Output fell in the fourth quarter of 2025.") == [("2025", "year", "late")]
 
@@ -156,6 +163,7 @@ def test_a_range_is_dated_by_its_start_and_shown_whole() -> None:
         "The '80s were kind to the town.",
         "It was the worst storm of the 20th century.",
         "The 2000 soldiers marched north.",
+        "Between 2000-2500 people marched.",
         "The drill, called Shield 2024, ended well.",
         "Children today spend more time online.",
         "Unemployment hit its highest level in two years.",
