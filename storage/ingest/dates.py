@@ -83,6 +83,7 @@ _NOT_A_YEAR = (
     r"votes|deaths|km|kilomet(?:re|er)s|miles|met(?:re|er)s|feet|members|employees|jobs|"
     r"acres|hectares|barrels|shares|points|yards|calories|words|pages|rpm|mph)\b))"
 )
+_FIGURES_FOLLOW = re.compile(_NOT_A_YEAR.replace("(?!", "(?=", 1))
 # Mid-sentence, a plural noun straight after the figure ("in 1500 vehicles") counts things;
 # at the start of a sentence ("In 2019 prices rose") the figure is a year.
 _COUNTED = re.compile(r"\s+(?!(?:was|has|is|as|its|this|his|thus|whereas|less)\b)[a-z]+s\b")
@@ -423,8 +424,14 @@ def find_dates(
 def _years_in_lists(sentence: str, found: list[Found], taken: list[tuple[int, int]]) -> None:
     """Years that follow a date in a list: the 2012 of "in 2009 and 2012", "2007, 2008"."""
     for item in list(found):
+        if item.precision != "year":
+            continue
         end = item.end
-        while (match := _LISTED_YEAR.match(sentence, end)) and _plausible(int(match["year"])):
+        while (
+            (match := _LISTED_YEAR.match(sentence, end) or _LISTED_LAST.match(sentence, end))
+            and _plausible(int(match["year"]))
+            and not _COUNTED.match(sentence, match.end())
+        ):
             year_span = match.span("year")
             if any(year_span[0] < t_end and t_start < year_span[1] for t_start, t_end in taken):
                 break
@@ -433,7 +440,9 @@ def _years_in_lists(sentence: str, found: list[Found], taken: list[tuple[int, in
             end = match.end()
 
 
-_LISTED_YEAR = re.compile(rf"(?:,\s+|,?\s+(?i:and|or)\s+){_YEAR}\b{_NOT_A_YEAR}")
+# "2007, 2008 and 2010": a year after a comma is listed only if the list goes on or ends.
+_LISTED_YEAR = re.compile(rf",\s+{_YEAR}(?=\s*(?:,|(?i:and|or)\b|[.;)]|$))")
+_LISTED_LAST = re.compile(rf",?\s+(?i:and|or)\s+{_YEAR}\b{_NOT_A_YEAR}")
 _BULLET_YEAR = re.compile(r"^\s*(?P<year>\d{4})\s*[:\u2013\u2014-]\s")
 
 
@@ -462,7 +471,7 @@ def _explicit(kind: str, match: re.Match[str], anchor: dt.date | None) -> Found 
         last = int(end_text) if len(end_text) == 4 else year // 100 * 100 + int(end_text)
         if not year < last <= year + 50 or year < 1800:
             return None
-        if re.match(_NOT_A_YEAR.replace("(?!", "(?=", 1), match.string[end:]) or (
+        if _FIGURES_FOLLOW.match(match.string, end) or (
             groups.get("trigger") is None and _COUNTED.match(match.string, end)
         ):
             return None

@@ -25,7 +25,7 @@ from storage.text import shorten
 
 MAX_LABEL = 140
 MAX_EVENTS = 100
-# Paragraphs past this many (among those that mention a year) are split into
+# Paragraphs past this many (among those that need the segmenter) are split into
 # sentences by punctuation alone: the segmenter costs about a millisecond a
 # paragraph, and a book-length file should import in seconds, not minutes.
 SEGMENTED_PARAGRAPHS = 1_000
@@ -54,7 +54,8 @@ _KEPT_KINDS = frozenset(
 )
 # A date followed by another joined to it ("in 2009 and 2012"): the sentence says both.
 _JOINED_AFTER = re.compile(
-    r"\s*(?:,\s*\d{4}\b|(?i:and|or|to|through|until)\s+(?:the\s+)?\d|[-\u2013]\s*\d)"
+    r"\s*(?:,\s*\d{4}(?=\s*(?:,|(?i:and|or)\b|[.;)]|$))|"
+    r"(?i:and|or|to|through|until)\s+(?:the\s+)?\d|[-\u2013]\s*\d)"
 )
 _PLACING_TRIGGERS = frozenset({"in", "during", "around", "circa", "of the year", "the year"})
 # Words that make the date part of what is said, or join it to another ("July and August").
@@ -83,7 +84,7 @@ def extract_timeline(
     anchor = anchor_of(published_at)
     events: list[TimelineEvent] = []
     seen: dict[tuple[str, str | None], list[frozenset[str]]] = {}
-    for sentence, _, found_in_sentence in _sentences(blocks, anchor):
+    for sentence, found_in_sentence in _sentences(blocks, anchor):
         for found in found_in_sentence:
             key = (found.date, found.qualifier)
             label = _label(sentence, found)
@@ -110,9 +111,8 @@ def extract_timeline(
 
 def _sentences(
     blocks: Sequence[Block], anchor: dt.date | None
-) -> Iterator[tuple[str, bool, list[Found]]]:
-    """The sentences of the article that hold a date, with whether each is a bullet's and
-    the dates in it."""
+) -> Iterator[tuple[str, list[Found]]]:
+    """The sentences of the article that hold a date, each with the dates in it."""
     segmented = 0
     for block in blocks:
         if (hints := date_hints(block.text)) is None:
@@ -120,12 +120,12 @@ def _sentences(
         is_bullet = block.kind == "bullet"
         if is_bullet and len(block.text) <= 2 * MAX_LABEL:
             if found := find_dates(block.text, anchor, True, hints):
-                yield block.text, True, found
+                yield block.text, found
             continue
         if segmented >= SEGMENTED_PARAGRAPHS:
             for sentence in rough_sentences(block.text):
                 if found := find_dates(sentence, anchor, is_bullet):
-                    yield sentence, is_bullet, found
+                    yield sentence, found
             continue
         counted = False
         # No date in a piece, no event: the segmenter never sees it.
@@ -135,7 +135,7 @@ def _sentences(
             if not (found := find_dates(piece, anchor, is_bullet, known)):
                 continue
             if _one_sentence(piece):
-                yield piece, is_bullet, found  # nothing for the segmenter to split
+                yield piece, found  # nothing for the segmenter to split
                 continue
             if not counted:
                 segmented += 1
@@ -144,7 +144,7 @@ def _sentences(
                 if (known := date_hints(sentence)) is None:
                     continue
                 if found := find_dates(sentence, anchor, is_bullet, known):
-                    yield sentence, is_bullet, found
+                    yield sentence, found
 
 
 def _pieces(text: str) -> list[str]:
