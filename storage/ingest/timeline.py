@@ -36,8 +36,10 @@ SEGMENTED_PARAGRAPHS = 1_000
 _ONE_SENTENCE = re.compile(
     r"(?=[\w\"'(\[\u2018\u201c])[^.!?\u2026\n\r]*[.!?\u2026]?[\"')\]\u2019\u201d]*"
 )
+# A title before a name: "Mr. Erdogan", "Dr. Jhung".
+_TITLE_BEFORE_NAME = re.compile(r"(?<![\w.'\u2019-])(?:Mr|Mrs|Ms|Dr)\.(?= [A-Z][a-z])")
 # Where a paragraph may be cut between sentences (see _pieces).
-_CUT = re.compile(r"(?<![\w.'\u2019-])(?P<word>[A-Za-z][a-z]{2,})\. +(?=[A-Z])")
+_CUT = re.compile(r"(?<![\w.'\u2019-])(?P<word>[A-Za-z][a-z]{2,})\. +(?=[\"\u201c]?[A-Z])")
 _LIST_MARK = re.compile(r"(?<!\S)(?:\d{1,3}|[A-Za-z]|[ivxlcdmIVXLCDM]+)[.)](?!\S)")
 _ABBREVIATIONS = frozenset(
     word.lower()
@@ -174,6 +176,7 @@ def _pieces(text: str) -> list[str]:
 def _one_sentence(text: str) -> bool:
     """Whether the segmenter would find one sentence: no sentence punctuation but a single
     mark at the end, and every quotation and bracket closed."""
+    text = _TITLE_BEFORE_NAME.sub("", text)  # the segmenter never ends a sentence there
     return _ONE_SENTENCE.fullmatch(text) is not None and _balanced(text)
 
 
