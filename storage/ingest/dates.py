@@ -221,13 +221,24 @@ _RELATIVE: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
         ("day_word",),
         re.compile(r"\b(?P<word>(?i:yesterday|tomorrow|tonight|today))(?:'s)?\b"),
     ),
+    (
+        "season",  # "last summer"; a winter runs into the next year, so it is left alone
+        ("season", "which"),
+        re.compile(
+            r"(?:\b(?P<qualifier>(?i:early|mid|late))(?:-|\s+))?"
+            r"\b(?P<which>(?<![Tt]he )(?i:this|last|next))\s+"
+            r"(?P<season>(?i:spring|summer|autumn|fall))\b"
+        ),
+    ),
 )
+# The months each season spans, for "last summer" and "next spring".
+_SEASON_MONTHS = {"spring": (3, 5), "summer": (6, 8), "autumn": (9, 11), "fall": (9, 11)}
 # Plain words that make a sentence speak of what is still to come.
 _FUTURE_WORDS = frozenset(
     {
         "will", "would", "shall", "'ll", "won't", "expected", "expects", "expect", "scheduled",
         "due", "plans", "plan", "planned", "upcoming", "coming", "next", "forthcoming", "intends",
-        "aims", "hopes", "later", "soon", "await", "awaits", "awaiting", "looming"
+        "aims", "hopes", "later", "soon", "await", "awaits", "awaiting", "looming", "forecast"
     }
 )  # fmt: skip
 _PAST_WORDS = frozenset(
@@ -285,7 +296,7 @@ _HINT_WORDS_ANY_CASE = {
     "fiscal": "fiscal",
 }
 # The hints a date of any kind needs: a text without one holds no date.
-_DATE_HINTS = frozenset({"decade", "year", "month", "weekday", "day_word", "unit"})
+_DATE_HINTS = frozenset({"decade", "year", "month", "weekday", "day_word", "unit", "season"})
 
 
 def _hints(text: str) -> set[str]:
@@ -615,6 +626,16 @@ def _resolve(
     def found(date: str, precision: Precision, qualifier: str | None = None) -> Found:
         return Found(start, end, date, precision, qualifier, kind, relative=True)
 
+    if kind == "season":
+        season = groups["season"].lower()
+        first, last = _SEASON_MONTHS[season]
+        which = groups["which"].lower()
+        year = anchor.year
+        if which == "last" and anchor.month <= last:
+            year -= 1  # the season has not ended this year: the last one was a year ago
+        elif which == "next" and anchor.month >= first:
+            year += 1
+        return found(f"{year:04d}", "year", "autumn" if season == "fall" else season)
     if kind == "day_word":
         word = groups["word"].lower()
         shift = {"yesterday": -1, "tomorrow": 1}.get(word, 0)

@@ -234,7 +234,8 @@ def _label(sentence: str, found: Found) -> str:
     text = " ".join(text.split())
     text = re.sub(r"\s+([,.;:!?])", r"\1", text)
     text = _ATTRIBUTION.sub("", text)
-    text = _TRAILING_CLAUSE.sub("", text)
+    if len((shorter := _TRAILING_CLAUSE.sub("", text)).split()) >= 4:
+        text = shorter  # an aside at the end goes, unless it leaves only a subject
     text = text.strip(" ,;:.\u2013\u2014-")
     while len(text) > MAX_LABEL and (shorter := _TRAILING_PHRASE.sub("", text)) != text:
         text = shorter

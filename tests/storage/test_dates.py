@@ -33,6 +33,7 @@ def dates_in(text: str, published_at: str | None = PUBLISHED) -> list[Event]:
         ("Police said Monday that the suspect had fled.", "2026-03-09"),
         ("The council will vote on Tuesday on the budget.", "2026-03-17"),
         ("A ruling is expected Friday.", "2026-03-13"),
+        ("The storm is forecast to reach the coast on Saturday.", "2026-03-14"),
         ("The mayor said on Monday that the bridge will reopen soon.", "2026-03-09"),
         ("The ferry sank last Thursday.", "2026-03-05"),
         ("The court sits again next Thursday.", "2026-03-19"),
@@ -78,6 +79,9 @@ def test_today_yesterday_tomorrow_and_tonight(text: str, expected: str) -> None:
         ("The first shop opened a year ago.", ("2025", "year", None)),
         ("The mine will close in two years.", ("2028", "year", None)),
         ("Revenue will be reported for this fiscal year.", ("2026", "year", None)),
+        ("Wildfires spread last summer.", ("2025", "year", "summer")),
+        ("The festival returns next summer.", ("2026", "year", "summer")),
+        ("Crops failed last spring.", ("2025", "year", "spring")),
     ],
 )
 def test_named_and_counted_periods_keep_the_precision_the_text_gives(
@@ -171,6 +175,7 @@ def test_a_range_is_dated_by_its_start_and_shown_whole() -> None:
         "Theresa May said the plan would work.",
         "Shares may rise, analysts say.",
         "Shops close early on Good Friday.",
+        "The lake froze last winter.",
         "The market opens on Fridays.",
         "The deal took 30 years to reach.",
         "The next year, the band split up.",
@@ -205,6 +210,15 @@ def test_a_date_named_again_for_another_event_is_a_second_event() -> None:
     assert [(e.date, e.label) for e in events] == [
         ("2015", "The dam was finished"),
         ("2015", "The river also flooded the old town"),
+    ]
+
+
+def test_an_aside_is_cut_from_a_label_only_when_enough_is_left() -> None:
+    text = "The firm, which was founded in 1998, said on Wednesday it would cut 500 jobs."
+    labels = [e.label for e in extract_timeline([Block("paragraph", text)], PUBLISHED)]
+    assert labels == [
+        "The firm, which was founded, said on Wednesday it would cut 500 jobs",
+        "The firm, which was founded in 1998, said on Wednesday it would cut 500 jobs",
     ]
 
 
