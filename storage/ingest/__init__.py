@@ -6,6 +6,7 @@ The public names are re-exported here; the modules behind them are:
 * ``feedformat``  RSS and Atom (their HTML cleaned by ``markup``)
 * ``jsonl``       JSON Lines, the export format, both ways
 * ``summary``, ``timeline``, ``topics``  what is computed at import (``enrich``)
+* ``dates``       dates in a sentence, relative ones read against the publication day
 * ``sources``     files, folders and URLs
 """
 
