@@ -8,8 +8,10 @@ counts or finds comments uses its SQL fragments.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -26,7 +28,14 @@ import aiosqlite
 from storage import db as dbmod
 from storage import visibility as rule
 from storage.clock import utc_now
-from storage.errors import NotFound, StorageError
+from storage.errors import (
+    DatabaseBusy,
+    DatabaseFault,
+    DatabaseReadOnly,
+    NotFound,
+    StorageError,
+    database_fault,
+)
 from storage.limits import within_limits
 from storage.models import (
     Article,
@@ -60,6 +69,11 @@ Row = aiosqlite.Row
 POINT_READ_BUSY_MS = 50
 # A plan step that reads all of a table (or of one of its indexes): SCAN name ...
 _SCAN = re.compile(r"SCAN (\w+)")
+log = logging.getLogger(__name__)
+
+# How long a write waits for another process's write lock, retrying with backoff.
+WRITE_WAIT = 60.0
+WRITE_BACKOFF = (0.05, 2.0)  # first pause, longest pause (seconds)
 
 
 def slugify(title: str) -> str:
@@ -205,6 +219,8 @@ class Store:
         self._reader_failed = False
         self._indexed: dict[str, bool] = {}  # SQL -> whether its plan only searches
         self._tables: set[str] = set()  # a scan of one of these is a scan of a table
+        self.write_wait = WRITE_WAIT
+        self.fault: DatabaseFault | None = None  # why writes fail, until one succeeds
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -217,6 +233,11 @@ class Store:
             raise StorageError(f"cannot open database {path}: {exc}") from exc
         return cls(db, str(path))
 
+    @staticmethod
+    async def verify(path: str | Path) -> None:
+        """Raise a ``DatabaseFault`` naming the file if it is read-only, damaged or unopenable."""
+        await dbmod.verify(path)
+
     async def close(self) -> None:
         """Close the database connections."""
         self._reader_failed = True  # closed: no point read opens it again
@@ -227,16 +248,65 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction at a time on this connection; rolled back on error."""
+        """One write transaction at a time on this connection; rolled back on error.
+
+        Another process's write lock is waited out (``write_wait`` seconds, retrying
+        with backoff). A fault of the file (full, read-only, damaged) is raised as a
+        ``DatabaseFault``, logged once when writes start failing and once when they
+        work again; no restart is needed in between.
+        """
         async with self._write_lock:
-            await self.db.execute("BEGIN IMMEDIATE")
             try:
-                yield self.db
-            except BaseException:
-                await self.db.rollback()
-                raise
-            else:
-                await self.db.commit()
+                if isinstance(self.fault, DatabaseReadOnly):
+                    await self._reopen()  # a file opened read-only stays so until reopened
+                await self._begin()
+                try:
+                    yield self.db
+                    await self.db.commit()
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back
+                        await self.db.rollback()
+                    raise
+            except (sqlite3.Error, DatabaseFault) as exc:
+                fault = database_fault(exc, self.path)
+                if fault is None:
+                    raise
+                self._note_fault(fault)
+                if fault is exc:
+                    raise
+                raise fault from exc
+            if self.fault is not None:
+                log.info("database %s takes writes again", self.path)
+                self.fault = None
+
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE, waiting for a lock held by another process."""
+        pause, longest = WRITE_BACKOFF
+        deadline = asyncio.get_running_loop().time() + self.write_wait
+        while True:
+            try:
+                await self.db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    raise DatabaseBusy(self.path, f"waited {self.write_wait:g}s") from exc
+                await asyncio.sleep(min(pause, left))
+                pause = min(pause * 2, longest)
+
+    async def _reopen(self) -> None:
+        """Swap the connection for a new one (reads in flight finish on the old one)."""
+        fresh = await dbmod.connect(self.path)
+        old, self.db = self.db, fresh
+        await old.close()
+
+    def _note_fault(self, fault: DatabaseFault) -> None:
+        """One log line when writes start failing for a new reason, not one per write."""
+        if type(fault) is not type(self.fault):
+            log.error("%s; writes are refused until that clears", fault)
+        self.fault = fault
 
     async def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
         rows = await self.db.execute_fetchall(sql, params)

@@ -1,0 +1,110 @@
+"""Real database faults for tests: another process's write lock, a read-only file, a
+damaged page, a full database."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+import aiosqlite
+import pytest
+
+PAGE_SIZE = 4096
+
+
+class WriteLock:
+    """Another program holding the database's write lock (``BEGIN IMMEDIATE``) until released.
+
+    Its own connection on its own thread, as a second process would hold it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.held = threading.Event()
+        self.released = threading.Event()
+        self.thread = threading.Thread(target=self._hold, daemon=True)
+
+    def _hold(self) -> None:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "INSERT INTO users (id, display_name, updated_at) VALUES (77, 'Other', 'now')"
+            )
+            self.held.set()
+            self.released.wait(30)
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    def release(self) -> None:
+        """Commit and let go."""
+        self.released.set()
+        self.thread.join(10)
+
+    def __enter__(self) -> WriteLock:
+        self.thread.start()
+        assert self.held.wait(10), "the other connection never got the lock"
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Make the file read-only for this process, then writable again.
+
+    Tests may run as root, whom file modes do not stop: then the file is made
+    immutable (``chattr +i``), which stops root too.
+    """
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+    else:
+        mode = path.stat().st_mode
+        path.chmod(0o444)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+
+
+def damage_page(path: Path, page: int) -> None:
+    """Overwrite one page of a closed database with garbage (pages count from 1)."""
+    with path.open("r+b") as file:
+        file.seek((page - 1) * PAGE_SIZE)
+        file.write(b"\xa5" * PAGE_SIZE)
+
+
+async def fill_up(db: aiosqlite.Connection) -> None:
+    """Fill the database to its size limit: later writes that need a page fail.
+
+    ``PRAGMA max_page_count`` (on this connection) makes SQLite answer SQLITE_FULL,
+    "database or disk is full", exactly as a full disk does.
+    """
+    pages = (await db.execute_fetchall("PRAGMA page_count"))[0][0]  # type: ignore[index]
+    await db.execute(f"PRAGMA max_page_count = {pages + 4}")
+    await db.execute("CREATE TABLE IF NOT EXISTS ballast (junk BLOB)")
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        for _ in range(1000):
+            await db.execute("INSERT INTO ballast VALUES (zeroblob(1000))")
+
+
+async def make_room(db: aiosqlite.Connection) -> None:
+    """Free space again: lift the size limit ``fill_up`` set."""
+    await db.execute("PRAGMA max_page_count = 1073741823")
