@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import errno
 import json
-import logging
 import os
 import sys
 import tempfile
@@ -16,11 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.config import ConfigError, Settings, load_settings
-from storage import ImportReport, NewsbotError, Store, import_sources
+from bot.config import ConfigError, Settings, configure_logging, load_settings
+from storage import DatabaseFault, ImportReport, NewsbotError, Store, import_sources
 from storage.channels import connected_channels
 from storage.ingest import article_record
 
+# 2: newsbot cannot work as set up: a bad setting, a rejected token, an unusable database.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 LISTED = 20  # problems listed one by one before the rest are counted
 
@@ -61,15 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(settings)
     try:
         if args.command == "run":
             from bot.app import run_bot
 
+            asyncio.run(Store.verify(settings.db_path))  # before any word with Telegram
             run_bot(settings)
             return EXIT_OK
         if args.command == "chat":
@@ -77,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_chat(settings, script=args.script, group=args.group))
         return asyncio.run(_storage_command(args, settings))
+    except (ConfigError, DatabaseFault) as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except NewsbotError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -97,11 +97,15 @@ async def _storage_command(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_OK
         stats = await store.stats()
         width = max(len(key) for key in stats)
-        for key, value in stats.items():
-            print(f"{key.replace('_', ' '):<{width}}  {value}")
-        for channel in await connected_channels(store):
-            posts = f"{channel.posts} card{'s' if channel.posts != 1 else ''} published"
-            print(f"channel {channel.id}  {channel.title or ''} ({posts})")
+        try:
+            for key, value in stats.items():
+                print(f"{key.replace('_', ' '):<{width}}  {value}", flush=True)
+            for channel in await connected_channels(store):
+                posts = f"{channel.posts} card{'s' if channel.posts != 1 else ''} published"
+                print(f"channel {channel.id}  {channel.title or ''} ({posts})", flush=True)
+        except BrokenPipeError:  # `newsbot stats | head -3`
+            _silence_stdout()
+            return EXIT_FAILED
         return EXIT_OK
     finally:
         await store.close()

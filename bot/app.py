@@ -9,24 +9,26 @@ import logging
 from typing import Any
 
 from telegram import (
+    Bot,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     LinkPreviewOptions,
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, ExtBot
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.commands import command_menus
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.context import BotData, NewsApp, NewsContext
 from bot.handlers import register
 from bot.handlers.channels import connect_channel, refresh_counts
 from bot.handlers.subscriptions import push_articles
 from bot.ordering import MAX_CONCURRENT_UPDATES, ChatOrderedProcessor
 from bot.request import ResilientRequest
-from storage import ImportReport, Store, import_sources, load_bundled_sample
+from storage import ImportReport, NewsbotError, Store, import_sources, load_bundled_sample
 from storage.text import is_valid, valid_text
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,9 @@ log = logging.getLogger(__name__)
 OFFLINE_TOKEN = "1:offline"
 CHANNEL_COUNT_SECONDS = 60  # how stale a channel card's comment count may get
 # The update types the handlers use; getUpdates / setWebhook ask for these only.
+TOKEN_REJECTED = "Telegram rejected the token: check TELEGRAM_BOT_TOKEN"
+# An unreachable Bot API at start: the first pause, then twice as long, up to the longest.
+START_BACKOFF = (1.0, 60.0)
 ALLOWED_UPDATES = [
     Update.MESSAGE,
     Update.EDITED_MESSAGE,
@@ -212,17 +217,60 @@ async def poll_feeds_once(app: NewsApp, settings: Settings) -> ImportReport:
     return report
 
 
-def run_bot(settings: Settings) -> None:
-    """Run until Ctrl-C or SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
-    app = build_application(settings)
-    if settings.webhook_url:
-        app.run_webhook(
-            listen="0.0.0.0",
-            port=settings.webhook_port,
-            url_path=settings.token or "",
-            webhook_url=f"{settings.webhook_url.rstrip('/')}/{settings.token}",
-            secret_token=settings.webhook_secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
-    else:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+async def reach_bot_api(
+    settings: Settings,
+    request: BaseRequest | None = None,
+    *,
+    backoff: tuple[float, float] = START_BACKOFF,
+) -> str:
+    """Ask the Bot API who we are until it answers; the bot's username.
+
+    An unreachable API is tried again with backoff, one WARNING line an attempt;
+    a rejected token raises ``ConfigError`` at once.
+    """
+    pause, longest = backoff
+    attempt = 1
+    while True:
+        bot = Bot(settings.token or OFFLINE_TOKEN, base_url=settings.base_url, request=request)
+        try:
+            async with bot:
+                return bot.username
+        except InvalidToken:
+            raise ConfigError(TOKEN_REJECTED) from None
+        except NetworkError as exc:  # TimedOut too
+            log.warning(
+                "cannot reach the Bot API at %s (%s); attempt %d, next in %gs",
+                settings.base_url,
+                exc,
+                attempt,
+                pause,
+            )
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, longest)
+        attempt += 1
+
+
+def run_bot(settings: Settings, *, request: BaseRequest | None = None) -> None:
+    """Run until Ctrl-C or SIGTERM: long polling, or a webhook when WEBHOOK_URL is set.
+
+    Waits for the Bot API to answer first; a token Telegram rejects raises ``ConfigError``.
+    """
+    username = asyncio.run(reach_bot_api(settings, request))
+    log.info("starting as @%s", username)
+    app = build_application(settings, request=request)
+    try:
+        if settings.webhook_url:
+            app.run_webhook(
+                listen="0.0.0.0",
+                port=settings.webhook_port,
+                url_path=settings.token or "",
+                webhook_url=f"{settings.webhook_url.rstrip('/')}/{settings.token}",
+                secret_token=settings.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except InvalidToken:
+        raise ConfigError(TOKEN_REJECTED) from None
+    except NetworkError as exc:
+        raise NewsbotError(f"lost the Bot API while starting: {exc}") from None

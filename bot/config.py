@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -17,6 +18,10 @@ from storage.limits import MAX_COMMENT
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+REDACTED = "<secret>"
+# Libraries that log every request URL, and so the token inside it, below WARNING.
+CHATTY_LOGGERS = ("httpx", "httpcore", "tornado.access")
 
 
 class ConfigError(NewsbotError):
@@ -138,3 +143,48 @@ def load_settings(
             "COMMENT_MAX_LENGTH", get("COMMENT_MAX_LENGTH") or "2000", low=1, high=MAX_COMMENT
         ),
     )
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces the bot token (and the webhook secret) in every log record, tracebacks too.
+
+    Put on the handlers, so it sees the records of every library's logger.
+    """
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self.secrets = tuple(secret for secret in secrets if secret)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret replaced."""
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message and traceback text; never drops a record."""
+        message = record.getMessage()
+        redacted = self.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    """Log at LOG_LEVEL to standard error, one line a record, with no secret in any line."""
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(
+            max(logging.WARNING, logging.getLevelName(settings.log_level))
+        )
+    redactor = RedactSecrets((settings.token or "", settings.webhook_secret or ""))
+    for handler in logging.getLogger().handlers:
+        for old in [f for f in handler.filters if isinstance(f, RedactSecrets)]:
+            handler.removeFilter(old)
+        handler.addFilter(redactor)

@@ -16,6 +16,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.reports import AdminReports
 from storage import Store
 from storage.ingest.sources import Validators
 
@@ -38,6 +39,8 @@ class BotData:
     feed_validators: Validators = field(default_factory=dict)
     feed_task: asyncio.Task[Any] | None = None
     channel_task: asyncio.Task[Any] | None = None  # keeps channel cards' counts current
+    # When ADMIN_CHAT_ID last heard of an error, and the errors held back since.
+    admin_reports: AdminReports = field(default_factory=AdminReports)
 
     def open_store(self) -> Store:
         """The store; an error if the application has none yet."""

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import sqlite3
+import time
 import unicodedata
 import urllib.parse
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -74,6 +75,7 @@ log = logging.getLogger(__name__)
 # How long a write waits for another process's write lock, retrying with backoff.
 WRITE_WAIT = 60.0
 WRITE_BACKOFF = (0.05, 2.0)  # first pause, longest pause (seconds)
+FAULT_LOG_EVERY = 600.0  # seconds: a fault that comes back sooner is not logged again
 
 
 def slugify(title: str) -> str:
@@ -221,6 +223,8 @@ class Store:
         self._tables: set[str] = set()  # a scan of one of these is a scan of a table
         self.write_wait = WRITE_WAIT
         self.fault: DatabaseFault | None = None  # why writes fail, until one succeeds
+        self._fault_told = False  # whether this run of failures was logged
+        self._fault_logged: dict[type[DatabaseFault], float] = {}  # kind: when last logged
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -276,8 +280,9 @@ class Store:
                     raise
                 raise fault from exc
             if self.fault is not None:
-                log.info("database %s takes writes again", self.path)
-                self.fault = None
+                if self._fault_told:
+                    log.info("database %s takes writes again", self.path)
+                self.fault, self._fault_told = None, False
 
     async def _begin(self) -> None:
         """BEGIN IMMEDIATE, waiting for a lock held by another process."""
@@ -303,9 +308,17 @@ class Store:
         await old.close()
 
     def _note_fault(self, fault: DatabaseFault) -> None:
-        """One log line when writes start failing for a new reason, not one per write."""
-        if type(fault) is not type(self.fault):
+        """One log line when writes start failing, not one per write.
+
+        A kind of fault is told at most once in ``FAULT_LOG_EVERY`` seconds, even when
+        small writes slip through in between (a full disk still takes a few bytes).
+        """
+        now = time.monotonic()
+        last = self._fault_logged.get(type(fault))
+        if type(fault) is not type(self.fault) and (last is None or now - last > FAULT_LOG_EVERY):
             log.error("%s; writes are refused until that clears", fault)
+            self._fault_logged[type(fault)] = now
+            self._fault_told = True
         self.fault = fault
 
     async def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
