@@ -20,8 +20,9 @@ DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED = "<secret>"
-# Libraries that log every request URL, and so the token inside it, below WARNING.
-CHATTY_LOGGERS = ("httpx", "httpcore", "tornado.access")
+# Libraries that log every request URL (the token inside it) or every SQL statement
+# (readers' words inside it) below WARNING: kept at WARNING whatever LOG_LEVEL says.
+CHATTY_LOGGERS = ("httpx", "httpcore", "tornado.access", "aiosqlite")
 
 
 class ConfigError(NewsbotError):
