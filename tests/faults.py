@@ -108,3 +108,37 @@ async def fill_up(db: aiosqlite.Connection) -> None:
 async def make_room(db: aiosqlite.Connection) -> None:
     """Free space again: lift the size limit ``fill_up`` set."""
     await db.execute("PRAGMA max_page_count = 1073741823")
+
+
+@contextmanager
+def tiny_disk(folder: Path, size: str = "1m") -> Iterator[Path]:
+    """A small file system of its own (tmpfs) at ``folder``, unmounted afterwards.
+
+    Mounting needs root; elsewhere the test is skipped (``fill_up`` covers the full
+    database without a mount).
+    """
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def fill_disk(path: Path) -> None:
+    """Write ``path`` until its file system has no byte left (ENOSPC)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        with pytest.raises(OSError, match="No space left"):
+            while True:
+                os.write(fd, b"\0" * 4096)
+    finally:
+        os.close(fd)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
+from pathlib import Path
 
 import pytest
 from telegram import Update
@@ -13,10 +15,10 @@ from bot.app import TOKEN_REJECTED, build_application, reach_bot_api
 from bot.config import ConfigError, Settings, configure_logging
 from bot.handlers.errors import APOLOGY
 from bot.offline import OfflineBotAPI, OfflineRequest
-from storage import Store
-from storage.errors import DatabaseFull
+from storage import Store, load_bundled_sample
+from storage.errors import DatabaseCorrupt, DatabaseFull
 from tests.conftest import Clock, Driver, only_text
-from tests.faults import fill_up, make_room
+from tests.faults import damage_page, fill_up, make_room
 
 TOKEN = "123456:AAHsecretsecretsecret"
 
@@ -161,3 +163,33 @@ def test_the_token_is_redacted_from_every_log_line(caplog: pytest.LogCaptureFixt
     assert "RuntimeError: failed: https://api.telegram.org/bot<secret>/getMe" in caplog.text
     # httpx logs each request's URL at INFO: not shown below WARNING.
     assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+
+
+async def test_a_damaged_page_met_while_reading_is_a_plain_reply_and_one_line(
+    api: OfflineBotAPI, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = Path(settings.db_path)
+    store = await Store.open(path)
+    await load_bundled_sample(store)
+    await store.close()
+    with sqlite3.connect(path) as db:
+        [(page,)] = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'articles'")
+    damage_page(path, page)
+    store = await Store.open(path)
+    app = build_application(settings, request=OfflineRequest(api), store=store)
+    reader = api.user("Reader")
+    try:
+        async with app:
+            update = api.send_text(api.private_chat(reader), reader, "/article 1", queue=False)
+            await app.process_update(Update.de_json(update, app.bot))
+    finally:
+        await store.close()
+    [reply] = api.sent_messages(api.private_chat(reader))
+    assert reply["text"] == DatabaseCorrupt.reader_text
+    [line] = [r for r in caplog.records if r.name == "bot.handlers.errors"]
+    assert line.levelno == logging.ERROR
+    assert line.getMessage() == (
+        f"database {path}: it is damaged (database disk image is malformed), while handling "
+        f"update {update['update_id']}, chat {reader.id}, user {reader.id}, text '/article 1'"
+    )
+    assert tracebacks(caplog) == []

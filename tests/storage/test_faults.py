@@ -17,7 +17,15 @@ from storage.errors import (
     DatabaseMissing,
     DatabaseReadOnly,
 )
-from tests.faults import WriteLock, damage_page, fill_up, make_room, read_only
+from tests.faults import (
+    WriteLock,
+    damage_page,
+    fill_disk,
+    fill_up,
+    make_room,
+    read_only,
+    tiny_disk,
+)
 
 
 def fault_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -140,3 +148,23 @@ async def test_a_missing_folder_is_named(tmp_path: Path) -> None:
     assert str(missing.value) == (
         f"database {path}: cannot be opened (its folder {path.parent} does not exist)"
     )
+
+
+async def test_a_full_file_system_refuses_writes_until_space_is_freed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with tiny_disk(tmp_path / "disk") as disk:
+        store = await Store.open(disk / "news.sqlite3")
+        try:
+            await store.save_user(1, "Ada")
+            fill_disk(disk / "ballast")
+            for n in range(3):
+                with pytest.raises(DatabaseFull):
+                    await store.save_user(2 + n, "Bo")
+            (disk / "ballast").unlink()
+            await store.save_user(9, "Cy")  # no restart
+            assert await store.user(9) is not None
+            assert await store.user(2) is None
+        finally:
+            await store.close()
+    assert len([line for line in fault_lines(caplog) if "disk is full" in line]) == 1
