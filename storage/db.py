@@ -22,7 +22,7 @@ from storage.errors import (
 # runs yet. Afterwards each statement waits briefly, so a lock held elsewhere never
 # stalls this connection's reads; Store.transaction waits for the lock itself, retrying.
 OPEN_BUSY_TIMEOUT_MS = 30_000
-BUSY_TIMEOUT_MS = 250
+BUSY_TIMEOUT_MS = 100
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 

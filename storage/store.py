@@ -74,7 +74,7 @@ log = logging.getLogger(__name__)
 
 # How long a write waits for another process's write lock, retrying with backoff.
 WRITE_WAIT = 60.0
-WRITE_BACKOFF = (0.05, 2.0)  # first pause, longest pause (seconds)
+WRITE_BACKOFF = (0.05, 0.5)  # first pause, longest pause (seconds)
 FAULT_LOG_EVERY = 600.0  # seconds: a fault that comes back sooner is not logged again
 
 
