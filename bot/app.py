@@ -35,10 +35,10 @@ log = logging.getLogger(__name__)
 
 OFFLINE_TOKEN = "1:offline"
 CHANNEL_COUNT_SECONDS = 60  # how stale a channel card's comment count may get
-# The update types the handlers use; getUpdates / setWebhook ask for these only.
 TOKEN_REJECTED = "Telegram rejected the token: check TELEGRAM_BOT_TOKEN"
 # An unreachable Bot API at start: the first pause, then twice as long, up to the longest.
 START_BACKOFF = (1.0, 60.0)
+# The update types the handlers use; getUpdates / setWebhook ask for these only.
 ALLOWED_UPDATES = [
     Update.MESSAGE,
     Update.EDITED_MESSAGE,
