@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import html
 import logging
+from datetime import timedelta
 from typing import Any
 
 from telegram import (
@@ -16,7 +17,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, ExtBot
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -237,6 +238,12 @@ async def reach_bot_api(
                 return bot.username
         except InvalidToken:
             raise ConfigError(TOKEN_REJECTED) from None
+        except RetryAfter as exc:  # flood control: wait as long as Telegram asks
+            wait = _seconds(exc.retry_after)
+            log.warning("the Bot API asks to wait %gs (flood control); attempt %d", wait, attempt)
+            await asyncio.sleep(wait)
+            attempt += 1
+            continue
         except NetworkError as exc:  # TimedOut too
             log.warning(
                 "cannot reach the Bot API at %s (%s); attempt %d, next in %gs",
@@ -245,9 +252,15 @@ async def reach_bot_api(
                 attempt,
                 pause,
             )
+        except TelegramError as exc:  # an answer no retry changes
+            raise NewsbotError(f"the Bot API refused to start the bot: {exc}") from None
         await asyncio.sleep(pause)
         pause = min(pause * 2, longest)
         attempt += 1
+
+
+def _seconds(period: float | timedelta) -> float:
+    return period.total_seconds() if isinstance(period, timedelta) else float(period)
 
 
 def run_bot(settings: Settings, *, request: BaseRequest | None = None) -> None:
@@ -274,3 +287,5 @@ def run_bot(settings: Settings, *, request: BaseRequest | None = None) -> None:
         raise ConfigError(TOKEN_REJECTED) from None
     except NetworkError as exc:
         raise NewsbotError(f"lost the Bot API while starting: {exc}") from None
+    except TelegramError as exc:
+        raise NewsbotError(f"the Bot API refused to start the bot: {exc}") from None

@@ -137,6 +137,16 @@ async def test_an_unreachable_bot_api_at_start_is_tried_again_one_line_each(
     assert tracebacks(caplog) == []
 
 
+async def test_a_flood_wait_at_start_is_waited_out_with_one_line(
+    api: OfflineBotAPI, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.fail_next("getMe", retry_after=1)
+    assert await reach_bot_api(settings, OfflineRequest(api)) == "NewsTestBot"
+    assert [r.getMessage() for r in caplog.records] == [
+        "the Bot API asks to wait 1s (flood control); attempt 1"
+    ]
+
+
 async def test_a_rejected_token_stops_the_start_with_one_line(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
