@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from telegram import Update
+from telegram.error import NetworkError
 
 from bot.app import TOKEN_REJECTED, build_application, reach_bot_api
 from bot.config import ConfigError, Settings, configure_logging
@@ -203,3 +204,16 @@ async def test_a_damaged_page_met_while_reading_is_a_plain_reply_and_one_line(
         f"update {update['update_id']}, chat {reader.id}, user {reader.id}, text '/article 1'"
     )
     assert tracebacks(caplog) == []
+
+
+async def test_a_failed_get_updates_is_one_warning_line(
+    driver: Driver, caplog: pytest.LogCaptureFixture
+) -> None:
+    # run_polling hands getUpdates' errors to the error handlers with no update.
+    await driver.app.process_error(None, NetworkError("httpx.ReadError: connection reset"))
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (
+            logging.WARNING,
+            "NetworkError: httpx.ReadError: connection reset, while handling polling for updates",
+        )
+    ]
