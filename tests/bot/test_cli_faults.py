@@ -3,18 +3,19 @@ never a traceback, and the token never reaches the output."""
 
 from __future__ import annotations
 
-import http.server
+import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.__main__ import main
+from bot.offline import OfflineBotAPI
+from bot.offline.server import OfflineServer
 from storage.importer import sample_path
 from tests.faults import damage_page, read_only
 
@@ -103,71 +104,75 @@ def test_run_refuses_a_damaged_database(
     assert err.count("\n") == 1
 
 
-class RejectingBotAPI(http.server.BaseHTTPRequestHandler):
-    """Telegram's answer to a token it does not know: 401 Unauthorized."""
-
-    def do_POST(self) -> None:
-        body = b'{"ok":false,"error_code":401,"description":"Unauthorized"}'
-        self.send_response(401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+async def read_until(stream: asyncio.StreamReader, text: str) -> str:
+    """Lines of ``stream`` up to and including the first that holds ``text``."""
+    seen = ""
+    while text not in seen:
+        line = (await asyncio.wait_for(stream.readline(), 30)).decode()
+        assert line, seen
+        seen += line
+    return seen
 
 
-@pytest.fixture
-def late_bot_api() -> Iterator[tuple[int, threading.Event]]:
-    """A Bot API that is unreachable until the test sets the event, then rejects the token."""
-    port = free_port()
-    start = threading.Event()
-    servers: list[http.server.HTTPServer] = []
-
-    def serve() -> None:
-        start.wait(60)
-        server = http.server.HTTPServer(("127.0.0.1", port), RejectingBotAPI)
-        servers.append(server)
-        server.serve_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield port, start
-    finally:
-        start.set()
-        for server in servers:
-            server.shutdown()
-            server.server_close()
+async def newsbot_run(db: Path) -> asyncio.subprocess.Process:
+    env = dict(os.environ, NEWSBOT_DB=str(db), PYTHONUNBUFFERED="1", LOG_LEVEL="DEBUG")
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, stderr=asyncio.subprocess.PIPE
+    )
 
 
-def test_an_unreachable_api_is_retried_and_a_rejected_token_is_one_line(
-    tmp_path: Path,
-    late_bot_api: tuple[int, threading.Event],
-    monkeypatch: pytest.MonkeyPatch,
+async def test_an_unreachable_api_is_retried_and_a_rejected_token_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    port, start = late_bot_api
-    base = f"http://127.0.0.1:{port}/bot"
-    monkeypatch.setenv("TELEGRAM_BASE_URL", base)
-    monkeypatch.setenv("LOG_LEVEL", "DEBUG")  # even the chattiest log keeps the token out
-    process = newsbot("run", db=tmp_path / "news.sqlite3")
+    server = OfflineServer(OfflineBotAPI(token="654321:SomeOtherBot"), port=free_port())
+    monkeypatch.setenv("TELEGRAM_BASE_URL", server.base_url)
+    process = await newsbot_run(tmp_path / "news.sqlite3")  # at DEBUG, the chattiest
     assert process.stderr is not None
-    err = ""
-    while "cannot reach the Bot API" not in err:  # the first attempt failed
-        line = process.stderr.readline()
-        assert line, err
-        err += line
-    start.set()  # now the API is up, and rejects the token
-    err += process.communicate(timeout=60)[1]
-    assert process.returncode == 2
+    try:
+        err = await read_until(process.stderr, "cannot reach the Bot API")
+        async with server:  # now the API is up, and does not know the token
+            err += (await asyncio.wait_for(process.stderr.read(), 30)).decode()
+            assert await process.wait() == 2
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
     assert TOKEN not in err and TOKEN.split(":")[1] not in err
     assert "Traceback" not in err
     lines = err.splitlines()
     attempts = [line for line in lines if "cannot reach the Bot API" in line]
     assert attempts[0].endswith(
-        f" WARNING bot.app: cannot reach the Bot API at {base} "
+        f" WARNING bot.app: cannot reach the Bot API at {server.base_url} "
         "(httpx.ConnectError: All connection attempts failed); attempt 1, next in 1s"
     )
-    assert [" WARNING " in line for line in attempts] == [True] * len(attempts)
+    assert all(" WARNING " in line for line in attempts)
     assert lines[-1] == "newsbot: Telegram rejected the token: check TELEGRAM_BOT_TOKEN"
+
+
+async def test_a_running_bot_never_logs_its_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = OfflineBotAPI(token=TOKEN, username="NewsroomBot")
+    async with OfflineServer(api) as server:
+        monkeypatch.setenv("TELEGRAM_BASE_URL", server.base_url)
+        process = await newsbot_run(tmp_path / "news.sqlite3")
+        assert process.stderr is not None
+        try:
+            err = await read_until(process.stderr, "starting as @NewsroomBot")
+            reader = api.user("Reader")
+            api.send_text(api.private_chat(reader), reader, "/start")
+            for _ in range(300):
+                if api.sent_messages(api.private_chat(reader)):
+                    break
+                await asyncio.sleep(0.05)
+            assert api.sent_messages(api.private_chat(reader))
+            process.send_signal(signal.SIGINT)
+            err += (await asyncio.wait_for(process.stderr.read(), 30)).decode()
+            assert await process.wait() == 0
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    assert "getUpdates" in err  # the debug log was on
+    assert TOKEN not in err and TOKEN.split(":")[1] not in err
+    assert "Traceback" not in err
