@@ -36,6 +36,13 @@ SEGMENTED_PARAGRAPHS = 1_000
 _ONE_SENTENCE = re.compile(
     r"(?=[\w\"'(\[\u2018\u201c])[^.!?\u2026\n\r]*[.!?\u2026]?[\"')\]\u2019\u201d]*"
 )
+# A quotation that opens a paragraph and ends in a comma, then who said it: '"We won. It
+# was hard," she said.' The segmenter reads no sentence end between quotation marks, nor
+# after the comma; only plain words, figures and punctuation are taken inside.
+_QUOTATION_FIRST = re.compile(r'"(?P<quoted>[A-Za-z0-9 ,;:$%&/?!.-]+),"(?= [A-Za-z])')
+# What inside a quotation might read as a list item, an ellipsis or a dash: left to the
+# segmenter ("A.", "iv.", "2.", "...", "--").
+_LIST_LIKE = re.compile(r"(?<![A-Za-z0-9])(?:\d+|[A-Za-z]|[ivxlcdmIVXLCDM]+)[.)]|--|\.\.")
 # A title before a name: "Mr. Erdogan", "Dr. Jhung".
 _TITLE_BEFORE_NAME = re.compile(r"(?<![\w.'\u2019-])(?:Mr|Mrs|Ms|Dr)\.(?= [A-Z][a-z])")
 # Where a paragraph may be cut between sentences (see _pieces).
@@ -143,10 +150,12 @@ def _sentences(
                 segmented += 1
                 counted = True
             for sentence in split_sentences(piece):
-                if (known := date_hints(sentence)) is None:
-                    continue
-                if found := find_dates(sentence, anchor, is_bullet, known):
-                    yield sentence, found
+                if sentence == piece:
+                    yield piece, found  # one sentence after all: its dates are known
+                elif (known := date_hints(sentence)) is not None and (
+                    found_in_sentence := find_dates(sentence, anchor, is_bullet, known)
+                ):
+                    yield sentence, found_in_sentence
 
 
 def _pieces(text: str) -> list[str]:
@@ -175,7 +184,14 @@ def _pieces(text: str) -> list[str]:
 
 def _one_sentence(text: str) -> bool:
     """Whether the segmenter would find one sentence: no sentence punctuation but a single
-    mark at the end, and every quotation and bracket closed."""
+    mark at the end, and every quotation and bracket closed; or a quotation closed by a
+    comma, then such a sentence (see _QUOTATION_FIRST)."""
+    if text[:1] == '"' and (quotation := _QUOTATION_FIRST.match(text)):
+        if _LIST_LIKE.search(quotation["quoted"]) or _LIST_MARK.search(text):
+            return False
+        text = text[quotation.end() + 1 :]
+        if '"' in text:
+            return False
     text = _TITLE_BEFORE_NAME.sub("", text)  # the segmenter never ends a sentence there
     return _ONE_SENTENCE.fullmatch(text) is not None and _balanced(text)
 

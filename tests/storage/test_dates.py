@@ -6,10 +6,12 @@ The article in these tests was published on Thursday 12 March 2026.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storage.importer import sample_path
 from storage.ingest import extract_timeline, parse_text
-from storage.ingest.dates import date_line
+from storage.ingest.dates import _HINT_WORDS, _HINT_WORDS_ANY_CASE, _hints, _token_hints, date_line
 from storage.models import Block
 
 PUBLISHED = "2026-03-12T09:30:00Z"  # a Thursday
@@ -259,3 +261,25 @@ def test_events_from_relative_and_explicit_dates_are_in_date_order() -> None:
 )
 def test_a_date_line_is_a_date_and_nothing_else(line: str, expected: str | None) -> None:
     assert date_line(line) == expected
+
+
+# Pieces of text around the words dates are made of: their case changed, run together with
+# letters and digits, decades, quarters, and letters and digits beyond ASCII.
+HINT_PIECES = (
+    *_HINT_WORDS,
+    *_HINT_WORDS_ANY_CASE,
+    *(word.upper() for word in _HINT_WORDS_ANY_CASE),
+    *(word.capitalize() for word in _HINT_WORDS_ANY_CASE),
+    "yEsTerday", "2019", "19", "1", "12345", "1980", "s", "'s", "'", "0", "Q", "Q5", "q1", "FY",
+    "fy", "Mayor", "Monday's", "x", "_", "-", ".", ",", " ", "  ", "\u00e9", "\u212a",
+    "\u017f", "\u0662\u0660\u0661\u0669", "\u0130", "e", "ago", "fiscal", "quarter"
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(HINT_PIECES), max_size=14), st.sampled_from(["", " "]))
+def test_the_quick_reading_of_date_words_finds_what_the_token_rule_finds(
+    pieces: list[str], joint: str
+) -> None:
+    text = joint.join(pieces)
+    assert _hints(text) == _token_hints(text)

@@ -108,3 +108,53 @@ def test_cutting_a_paragraph_first_gives_the_segmenters_sentences(
         for sentence in ([piece] if _one_sentence(piece) else split_sentences(piece))
     ]
     assert cut == split_sentences(text)
+
+
+def test_a_quotation_closed_by_a_comma_and_its_speaker_are_one_sentence() -> None:
+    text = '"The pier is open again. Come and see it on Friday," the harbour master said.'
+    assert _one_sentence(text)
+    assert split_sentences(text) == [text]
+    assert not _one_sentence('"The pier is open again." The harbour master said so.')
+    assert not _one_sentence('"Open. Closed," she said. He left.')
+    assert not _one_sentence('"Plan A. Plan B," she said.')  # "A." might start a list
+    assert not _one_sentence('"Wait... no," she said.')
+
+
+# Words for quotations: abbreviations, figures and initials among plain words (what may read
+# as a list or an ellipsis is left to the segmenter, as the test above shows).
+QUOTED_WORDS = (
+    "we", "Won", "it", "was", "hard", "Mr.", "Jan.", "8", "PM", "A.", "ok", "Smith", "Inc.",
+    "$5", "50%", "no-one", "x:", "on", "Sunday", "Dr.", "St.", "vs.", "Co.", "the", "I",
+    "Sept.", "come", "and", "see", "us", "there", "is", "a", "way", "home", "they", "all",
+    "left", "early", "to", "be", "sure", "Yes", "No", "this", "year", "today", "at", "noon",
+    "in", "May", "we", "will", "go"
+)  # fmt: skip
+# Words after the quotation: mostly plain, some that end or hide a sentence.
+AFTER_WORDS = (
+    "on", "Monday", "in", "a", "statement", "to", "reporters", "at", "the", "harbour", "after",
+    "talks", "and", "left", "Smith", "it's", "Jones'", "(in", "May)", "Mr.", "U.S.", "Inc.",
+    "x:", "y;", "—", "2019", "p.m.", "1.", "A.", "said", "“We", "go.”", "…", "?", "!"
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(QUOTED_WORDS), min_size=1, max_size=8),
+            st.sampled_from([".", "?", "!", ";", ",", ""]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.lists(st.sampled_from(AFTER_WORDS), min_size=1, max_size=8),
+    st.sampled_from(["she said", "Mr. Lee said", "the U.S. envoy said", "said Smith", "he"]),
+    st.sampled_from([".", "", "!", "?", '."']),
+)
+def test_a_quotation_read_as_one_sentence_is_one_to_the_segmenter(
+    quoted: list[tuple[list[str], str]], after: list[str], speaker: str, end: str
+) -> None:
+    inside = " ".join(" ".join(words) + mark for words, mark in quoted)
+    text = f'"{inside}," {speaker} {" ".join(after)}{end}'
+    if _one_sentence(text):
+        assert split_sentences(text) == [text]
