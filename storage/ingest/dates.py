@@ -100,6 +100,19 @@ _NUMBER = (
 )
 _UNIT = r"(?P<unit>(?i:days?|weeks?|months?|years?))"
 
+# What the first character of a date can be, put before a rule to skip quickly the places
+# where none can start; it never changes what a rule finds. Letters are ASCII ones and the
+# four characters that match one when case is ignored (\u0130, \u0131, \u017f, \u212a).
+_LETTER = "A-Za-z\u0130\u0131\u017f\u212a"
+_STARTS_WITH_A_WORD = rf"\b(?=[{_LETTER}])"
+_STARTS_WITH_A_WORD_OR_FIGURE = rf"\b(?=[\d{_LETTER}])"
+
+
+def _quick(start: str, pattern: str) -> re.Pattern[str]:
+    """A rule whose every match begins as ``start`` says, compiled with that test first."""
+    return re.compile(start + pattern)
+
+
 # Explicit dates, longest forms first; a span taken by one is not read again by the next.
 _EXPLICIT: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     ("iso", ("year",), re.compile(r"\b(?P<year>\d{4})-(?P<mnum>\d{2})-(?P<day>\d{2})\b")),
@@ -108,12 +121,15 @@ _EXPLICIT: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         "month",
         ("year", "month"),
-        re.compile(rf"(?:\b{_QUALIFIER})?\b{_MONTH},?\s+(?:of\s+)?{_YEAR}"),
+        _quick(_STARTS_WITH_A_WORD, rf"(?:\b{_QUALIFIER})?\b{_MONTH},?\s+(?:of\s+)?{_YEAR}"),
     ),
     (
         "season",
         ("year", "season"),
-        re.compile(rf"{_SEASON_QUALIFIER}(?i:the\s+)?\b{_SEASON}\s+(?:of\s+)?{_YEAR}"),
+        _quick(
+            f"(?=[{_LETTER}])",  # "the" may start a match inside a word
+            rf"{_SEASON_QUALIFIER}(?i:the\s+)?\b{_SEASON}\s+(?:of\s+)?{_YEAR}",
+        ),
     ),
     (
         "quarter",
@@ -136,10 +152,11 @@ _EXPLICIT: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         "range",
         ("year",),
-        re.compile(
+        _quick(
+            _STARTS_WITH_A_WORD_OR_FIGURE,
             rf"(?:\b{_TIME_WORDS}\s+|\b)(?P<year>(?:1[89]|20)\d\d)\s*"
             r"(?:-|\u2013|\u2014|/|(?i:to|through|until)\s)\s*"
-            r"(?P<end>(?:1[89]|20)\d\d|\d\d)\b(?![\d,.]\d)"
+            r"(?P<end>(?:1[89]|20)\d\d|\d\d)\b(?![\d,.]\d)",
         ),
     ),
     (
@@ -150,12 +167,18 @@ _EXPLICIT: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
             r"(?P<end>(?:1[89]|20)\d\d)\b(?![\d,.]\d)"
         ),
     ),
-    ("year", ("year",), re.compile(rf"\b{_QUALIFIER}{_YEAR}")),
-    ("year", ("year",), re.compile(rf"\b{_TIME_WORDS}\s+{_YEAR}\b{_NOT_A_YEAR}")),
+    ("year", ("year",), _quick(_STARTS_WITH_A_WORD, rf"\b{_QUALIFIER}{_YEAR}")),
+    (
+        "year",
+        ("year",),
+        _quick(_STARTS_WITH_A_WORD, rf"\b{_TIME_WORDS}\s+{_YEAR}\b{_NOT_A_YEAR}"),
+    ),
     (
         "modifier",
         ("year",),
-        re.compile(rf"{_DETERMINER}\s+{_YEAR}\b(?!-)(?=\s+[A-Za-z]){_NOT_A_YEAR}"),
+        _quick(
+            _STARTS_WITH_A_WORD, rf"{_DETERMINER}\s+{_YEAR}\b(?!-)(?=\s+[A-Za-z]){_NOT_A_YEAR}"
+        ),
     ),
     ("possessive", ("year",), re.compile(rf"\b{_YEAR}(?:'s|\u2019s)\s+(?=[a-z])")),
 )
@@ -165,9 +188,10 @@ _RELATIVE: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         "ago",
         ("ago",),
-        re.compile(
+        _quick(
+            _STARTS_WITH_A_WORD_OR_FIGURE,
             rf"\b(?:(?i:about|nearly|almost|some|roughly|just|more than|less than)\s+)?"
-            rf"{_NUMBER}\s+{_UNIT}\s+(?i:ago)\b"
+            rf"{_NUMBER}\s+{_UNIT}\s+(?i:ago)\b",
         ),
     ),
     (
@@ -178,13 +202,14 @@ _RELATIVE: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         "named",
         ("unit", "which"),
-        re.compile(
+        _quick(
+            _STARTS_WITH_A_WORD,
             r"(?:\b(?P<qualifier>(?i:early|mid|late|earlier|later))(?:-|\s+)(?:(?i:in)\s+)?)?"
             # "the next year" follows the story, not the publication; "the past year"
             # is a duration; "the past week" and "the coming week" are weeks.
             r"\b(?P<which>(?<![Tt]he )(?i:this|last|next)|"
             r"(?<=[Tt]he )(?i:past|coming|last)(?=\s+(?i:week)\b))\s+"
-            r"(?:(?P<fiscal>(?i:fiscal))\s+)?(?P<unit>(?i:week|month|year))\b"
+            r"(?:(?P<fiscal>(?i:fiscal))\s+)?(?P<unit>(?i:week|month|year))\b",
         ),
     ),
     (
@@ -200,20 +225,22 @@ _RELATIVE: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         "month",
         ("month",),
-        re.compile(
+        _quick(
+            _STARTS_WITH_A_WORD,
             r"(?:\b(?P<qualifier>(?i:early|mid|late))(?:-|\s+)(?:(?i:in)\s+)?)?"
             r"(?:\b(?P<prep>(?i:in|since|by|until|till|from|through|during|before|after|"
             r"last|next|this|of|between|and|to|or|throughout))"
             r"(?:-|\s+))?"
-            rf"\b{_MONTH}\b(?!\s*\d)"
+            rf"\b{_MONTH}\b(?!\s*\d)",
         ),
     ),
     (
         "weekday",
         ("weekday",),
-        re.compile(
+        _quick(
+            _STARTS_WITH_A_WORD,
             rf"(?:\b(?P<which>(?i:last|next|this|on|coming|past))\s+)?\b{_WEEKDAY}"
-            r"(?:'s|\u2019s)?(?![a-z])"
+            r"(?:'s|\u2019s)?(?![a-z])",
         ),
     ),
     (
@@ -224,10 +251,11 @@ _RELATIVE: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         "season",  # "last summer"; a winter runs into the next year, so it is left alone
         ("season", "which"),
-        re.compile(
+        _quick(
+            _STARTS_WITH_A_WORD,
             r"(?:\b(?P<qualifier>(?i:early|mid|late))(?:-|\s+))?"
             r"\b(?P<which>(?<![Tt]he )(?i:this|last|next))\s+"
-            r"(?P<season>(?i:spring|summer|autumn|fall))\b"
+            r"(?P<season>(?i:spring|summer|autumn|fall))\b",
         ),
     ),
 )

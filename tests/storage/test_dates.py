@@ -5,13 +5,26 @@ The article in these tests was published on Thursday 12 March 2026.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage.importer import sample_path
 from storage.ingest import extract_timeline, parse_text
-from storage.ingest.dates import _HINT_WORDS, _HINT_WORDS_ANY_CASE, _hints, _token_hints, date_line
+from storage.ingest.dates import (
+    _EXPLICIT,
+    _HINT_WORDS,
+    _HINT_WORDS_ANY_CASE,
+    _LETTER,
+    _RELATIVE,
+    _STARTS_WITH_A_WORD,
+    _STARTS_WITH_A_WORD_OR_FIGURE,
+    _hints,
+    _token_hints,
+    date_line,
+)
 from storage.models import Block
 
 PUBLISHED = "2026-03-12T09:30:00Z"  # a Thursday
@@ -283,3 +296,34 @@ def test_the_quick_reading_of_date_words_finds_what_the_token_rule_finds(
 ) -> None:
     text = joint.join(pieces)
     assert _hints(text) == _token_hints(text)
+
+
+RULE_WORDS = (
+    *HINT_PIECES, "in", "since", "the", "The", "early", "mid-", "late", "end of", "of", "a",
+    "his", "2009", "2010", "-", "\u2013", "to", "ago", "about", "two", "3", "21st", "on",
+    "last", "next", "this", "past", "summer", "fall", "between", "and", "bathe", "1980s",
+    "'80s", "year", "Sept.", "Tuesday's", "troops", "%", "since 2010", "\u017fince 2010",
+    "\u0130n 2009-10", "\u0131n 2012", "\u017fome two years ago", "la\u017ft Friday",
+    "la\u017ft \u017fummer", "thi\u017f month", "ju\u017ft 3 days ago"
+)  # fmt: skip
+_STARTS = (_STARTS_WITH_A_WORD, _STARTS_WITH_A_WORD_OR_FIGURE, f"(?=[{_LETTER}])")
+QUICK_RULES = [
+    (pattern, re.compile(pattern.pattern.removeprefix(start)))
+    for _, _, pattern in (*_EXPLICIT, *_RELATIVE)
+    for start in _STARTS
+    if pattern.pattern.startswith(start)
+]
+
+
+def test_most_rules_test_their_first_character_first() -> None:
+    assert len(QUICK_RULES) >= 10
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(RULE_WORDS), max_size=16), st.sampled_from(["", " ", "  "]))
+def test_the_first_character_test_never_changes_what_a_rule_finds(
+    words: list[str], joint: str
+) -> None:
+    text = joint.join(words)
+    for quick, plain in QUICK_RULES:
+        assert [m.span() for m in quick.finditer(text)] == [m.span() for m in plain.finditer(text)]
