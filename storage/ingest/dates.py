@@ -332,21 +332,30 @@ def _hints(text: str) -> set[str]:
     if not text.isascii() or "0s" in text or "0'" in text:
         return _token_hints(text)  # decades, and letters and digits beyond ASCII
     # In ASCII text without a decade, the tokens are the runs of letters, runs of four
-    # digits and "Q1" to "Q4": the same kinds as _token_hints finds, in fewer steps.
-    hints: set[str] = set()
-    for token in set(_WORDS_AND_YEARS.findall(text)):
-        if hint := _HINT_WORDS.get(token):
-            hints.add(hint)
-        elif token[0] <= "9":
-            hints.add("year")
-        elif hint := _HINT_WORDS_ANY_CASE.get(token.lower()):
-            hints.add(hint)
-    if "Q" in text and _QUARTER_TOKEN.search(text):
+    # digits and "Q1" to "Q4": the same kinds as _token_hints finds, read from the bytes.
+    raw = text.encode()
+    words = raw.translate(_LETTERS_KEPT)
+    hints = {
+        _HINT_BYTES_ANY_CASE[word] for word in _ANY_CASE_KEYS.intersection(words.lower().split())
+    }
+    if cased := _CASED_KEYS.intersection(words.split()):
+        hints.update(_HINT_BYTES[word] for word in cased)
+    if b"9999" in raw.translate(_DIGITS_AS_NINES):
+        hints.add("year")
+    if b"Q" in raw and _QUARTER_TOKEN.search(text):
         hints.add("quarter")
     return hints
 
 
-_WORDS_AND_YEARS = re.compile(r"[A-Za-z]+|[0-9]{4}")
+# For _hints: ASCII letters kept and every other byte a space; digits as 9 and the rest a space.
+_LETTERS_KEPT = bytes(
+    byte if chr(byte).isascii() and chr(byte).isalpha() else 32 for byte in range(256)
+)
+_DIGITS_AS_NINES = bytes(57 if chr(byte) in "0123456789" else 32 for byte in range(256))
+_HINT_BYTES = {word.encode(): hint for word, hint in _HINT_WORDS.items() if word.isalpha()}
+_HINT_BYTES_ANY_CASE = {word.encode(): hint for word, hint in _HINT_WORDS_ANY_CASE.items()}
+_CASED_KEYS = frozenset(_HINT_BYTES)
+_ANY_CASE_KEYS = frozenset(_HINT_BYTES_ANY_CASE)
 _QUARTER_TOKEN = re.compile(r"\bQ[1-4]\b")
 
 
@@ -778,12 +787,11 @@ def _count(text: str) -> int | None:
 
 def _speaks_of_future(sentence: str, start: int, end: int) -> bool:
     """Whether the verb nearest the date speaks of the future ("will meet on Tuesday")."""
-    left = sentence[:start]
-    cut = max((m.end() for m in _CLAUSE_END.finditer(left)), default=0)
-    right = sentence[end:]
-    stop = _CLAUSE_END.search(right)
-    before = [w.lower() for w in _WORD.findall(left[cut:])][-8:]
-    after = [w.lower() for w in _WORD.findall(right[: stop.start() if stop else None])][:8]
+    cut = max((m.end() for m in _CLAUSE_END.finditer(sentence, 0, start)), default=0)
+    stop = _CLAUSE_END.search(sentence, end)
+    before = [w.lower() for w in _WORD.findall(sentence, cut, start)[-8:]]
+    following = _WORD.findall(sentence, end, stop.start() if stop else len(sentence))
+    after = [w.lower() for w in following[:8]]
     nearest: tuple[int, bool] | None = None
     for distance, word in enumerate(reversed(before)):
         previous = before[-distance - 2] if distance + 1 < len(before) else ""

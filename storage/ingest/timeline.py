@@ -167,6 +167,8 @@ def _pieces(text: str) -> list[str]:
     quotation or bracket: there the segmenter always ends a sentence, and what it
     finds on each side does not depend on the other.
     """
+    if ". " not in text and text == text.strip():
+        return [text]  # no cut (see _CUT) to make
     if _LIST_MARK.search(text) or not _balanced(text):
         return [text]  # the segmenter reads lists and quotations across the paragraph
     pieces: list[str] = []

@@ -298,6 +298,10 @@ def test_the_quick_reading_of_date_words_finds_what_the_token_rule_finds(
     assert _hints(text) == _token_hints(text)
 
 
+def test_no_date_word_is_read_both_by_its_case_and_in_any_case() -> None:
+    assert not {word.lower() for word in _HINT_WORDS} & set(_HINT_WORDS_ANY_CASE)
+
+
 RULE_WORDS = (
     *HINT_PIECES, "in", "since", "the", "The", "early", "mid-", "late", "end of", "of", "a",
     "his", "2009", "2010", "-", "\u2013", "to", "ago", "about", "two", "3", "21st", "on",
