@@ -618,7 +618,7 @@ def _relative(
         if prep == "of" and not groups.get("qualifier"):
             # "the end of May" is a date; "the Ides of March", "a fund of May" are not
             before = sentence[max(0, start - 12) : start].lower()
-            if not re.search(r"\b(?:end|start|beginning|middle|month)\s*$", before):
+            if not _PERIOD_OF.search(before):
                 return False
         if _ends_a_range(sentence, match.start("month"), explicit):
             return True  # "from May 2014 to June": the range is dated by its start
@@ -657,15 +657,19 @@ def _relative(
     return _resolve(kind, match, anchor, start, end)
 
 
+_PERIOD_OF = re.compile(r"\b(?:end|start|beginning|middle|month)\s*$")
+# What may come between dates that share the year of the last: "July and August 2012".
+_RUN_OF_DATES = re.compile(
+    r"\s*(?:,|-|\u2013|and|or|to|through|until|till)?\s*(?:(?:the\s+)?\d{1,2}"
+    r"(?:st|nd|rd|th)?\s*(?:,|and|-|\u2013|to)?\s*)*",
+    re.IGNORECASE,
+)
+
+
 def _year_from_next(sentence: str, end: int, explicit: list[Found]) -> int | None:
     """The year of an explicit date that closes a run of dates: "July and August 2012"."""
     for item in explicit:
-        if item.start >= end and re.fullmatch(
-            r"\s*(?:,|-|\u2013|and|or|to|through|until|till)?\s*(?:(?:the\s+)?\d{1,2}"
-            r"(?:st|nd|rd|th)?\s*(?:,|and|-|\u2013|to)?\s*)*",
-            sentence[end : item.start],
-            re.IGNORECASE,
-        ):
+        if item.start >= end and _RUN_OF_DATES.fullmatch(sentence[end : item.start]):
             return int(item.date[:4])
     return None
 

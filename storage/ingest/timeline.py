@@ -211,6 +211,8 @@ def _balanced(text: str) -> bool:
     )
 
 
+_LABEL_WORD = re.compile(r"[a-z0-9]+")
+_SPACE_BEFORE_MARK = re.compile(r"\s+([,.;:!?])")
 _STOP_WORDS = frozenset(
     {
         "the", "a", "an", "and", "or", "of", "in", "on", "at", "to", "for", "with", "from", "by",
@@ -223,7 +225,7 @@ _STOP_WORDS = frozenset(
 
 def _content_words(label: str) -> frozenset[str]:
     return frozenset(
-        word for word in re.findall(r"[a-z0-9]+", label.lower()) if word not in _STOP_WORDS
+        word for word in _LABEL_WORD.findall(label.lower()) if word not in _STOP_WORDS
     )
 
 
@@ -250,7 +252,7 @@ def _label(sentence: str, found: Found) -> str:
         # With nothing before the date, the sentence opens "In May 2016, ...": drop the comma.
         text = before.rstrip() + after if before.strip() else _LEADING_SEPARATOR.sub("", after)
     text = " ".join(text.split())
-    text = re.sub(r"\s+([,.;:!?])", r"\1", text)
+    text = _SPACE_BEFORE_MARK.sub(r"\1", text)
     text = _ATTRIBUTION.sub("", text)
     if len((shorter := _TRAILING_CLAUSE.sub("", text)).split()) >= 4:
         text = shorter  # an aside at the end goes, unless it leaves only a subject
