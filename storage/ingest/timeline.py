@@ -46,8 +46,10 @@ _LIST_LIKE = re.compile(r"(?<![A-Za-z0-9])(?:\d+|[A-Za-z]|[ivxlcdmIVXLCDM]+)[.)]
 # A title before a name: "Mr. Erdogan", "Dr. Jhung".
 _TITLE_BEFORE_NAME = re.compile(r"(?<![\w.'\u2019-])(?:Mr|Mrs|Ms|Dr)\.(?= [A-Z][a-z])")
 # Where a paragraph may be cut between sentences (see _pieces).
-_CUT = re.compile(r"(?<![\w.'\u2019-])(?P<word>[A-Za-z][a-z]{2,})\. +(?=[\"\u201c]?[A-Z])")
-_LIST_MARK = re.compile(r"(?<!\S)(?:\d{1,3}|[A-Za-z]|[ivxlcdmIVXLCDM]+)[.)](?!\S)")
+_CUT = re.compile(r"(?<![\w.'\u2019-])(?P<word>[A-Za-z][a-z]{2,}+)\. +(?=[\"\u201c]?[A-Z])")
+# A list mark standing alone ("1.", "b)", "iv."): at the start, or after a blank space.
+_LIST_MARK = re.compile(r"(?:\d{1,3}|[A-Za-z]|[ivxlcdmIVXLCDM]+)[.)](?!\S)")
+_LIST_MARK_AFTER_BLANK = re.compile(rf"\s{_LIST_MARK.pattern}")
 _ABBREVIATIONS = frozenset(
     word.lower()
     for word in (
@@ -169,7 +171,7 @@ def _pieces(text: str) -> list[str]:
     """
     if ". " not in text and text == text.strip():
         return [text]  # no cut (see _CUT) to make
-    if _LIST_MARK.search(text) or not _balanced(text):
+    if _has_list_mark(text) or not _balanced(text):
         return [text]  # the segmenter reads lists and quotations across the paragraph
     pieces: list[str] = []
     start = 0
@@ -184,12 +186,17 @@ def _pieces(text: str) -> list[str]:
     return [piece.strip() for piece in pieces]
 
 
+def _has_list_mark(text: str) -> bool:
+    """Whether a list mark stands alone in the text, as the segmenter would read one."""
+    return bool(_LIST_MARK.match(text) or _LIST_MARK_AFTER_BLANK.search(text))
+
+
 def _one_sentence(text: str) -> bool:
     """Whether the segmenter would find one sentence: no sentence punctuation but a single
     mark at the end, and every quotation and bracket closed; or a quotation closed by a
     comma, then such a sentence (see _QUOTATION_FIRST)."""
     if text[:1] == '"' and (quotation := _QUOTATION_FIRST.match(text)):
-        if _LIST_LIKE.search(quotation["quoted"]) or _LIST_MARK.search(text):
+        if _LIST_LIKE.search(quotation["quoted"]) or _has_list_mark(text):
             return False
         text = text[quotation.end() + 1 :]
         if '"' in text:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -12,7 +13,7 @@ from storage import Store
 from storage.ingest import article_record, enrich
 from storage.ingest.jsonl import parse_record
 from storage.ingest.sentences import split_sentences
-from storage.ingest.timeline import _one_sentence, _pieces
+from storage.ingest.timeline import _LIST_MARK, _has_list_mark, _one_sentence, _pieces
 from storage.models import Block, ParsedArticle
 
 PUBLISHED = "2026-03-12T08:00:00Z"  # a Thursday
@@ -158,3 +159,14 @@ def test_a_quotation_read_as_one_sentence_is_one_to_the_segmenter(
     text = f'"{inside}," {speaker} {" ".join(after)}{end}'
     if _one_sentence(text):
         assert split_sentences(text) == [text]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*TRICKY_WORDS, "iv.", "b)", "12.", "\u00a0", "\t", "x"]), max_size=10
+    )
+)
+def test_a_list_mark_is_found_where_it_stands_alone(words: list[str]) -> None:
+    for text in (" ".join(words), "".join(words)):
+        assert _has_list_mark(text) == bool(re.search(rf"(?<!\S){_LIST_MARK.pattern}", text))
