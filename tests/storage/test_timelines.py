@@ -125,10 +125,10 @@ def test_a_quotation_closed_by_a_comma_and_its_speaker_are_one_sentence() -> Non
 # as a list or an ellipsis is left to the segmenter, as the test above shows).
 QUOTED_WORDS = (
     "we", "Won", "it", "was", "hard", "Mr.", "Jan.", "8", "PM", "A.", "ok", "Smith", "Inc.",
-    "$5", "50%", "no-one", "x:", "on", "Sunday", "Dr.", "St.", "vs.", "Co.", "the", "I",
-    "Sept.", "come", "and", "see", "us", "there", "is", "a", "way", "home", "they", "all",
-    "left", "early", "to", "be", "sure", "Yes", "No", "this", "year", "today", "at", "noon",
-    "in", "May", "we", "will", "go"
+    "$5", "50%", "no-one", "R&D", "and/or", "x:", "on", "Sunday", "Dr.", "St.", "vs.", "Co.",
+    "the", "I", "Sept.", "come", "and", "see", "us", "there", "is", "a", "way", "home", "they",
+    "all", "left", "early", "to", "be", "sure", "Yes", "No", "this", "year", "today", "at",
+    "noon", "in", "May", "we", "will", "go"
 )  # fmt: skip
 # Words after the quotation: mostly plain, some that end or hide a sentence.
 AFTER_WORDS = (
