@@ -1,26 +1,37 @@
 """Importing a batch of files, folders and feed URLs into the store.
 
-Each article is saved in its own transaction, so a bad file or a bad line
-fails alone and the rest of the batch still lands.
+Articles are saved a batch to a transaction, each under a savepoint of its
+own, so a bad file or a bad line fails alone and the rest of the batch still
+lands.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from storage.errors import IngestError
 from storage.ingest import enrich, expand_sources, load_source, parse_text
-from storage.ingest.sources import Validators
-from storage.models import ParsedArticle
+from storage.ingest.sources import Validators, is_url
+from storage.models import ParsedArticle, SaveResult
 from storage.store import Store
 
 SAMPLE_NAME = "joint-anti-missile-drills.txt"
-BATCH = 100
+BATCH = 100  # articles read at a time from a large file
+SAVE_BATCH = 200  # articles saved in one transaction
+WORKERS = 2  # processes that parse a folder of small files
+POOL_MIN_FILES = 400  # fewer files are parsed in a thread: starting processes costs more
+SMALL_FILE = 1 << 20  # bytes; a larger file is read a batch at a time instead
+CHUNK = 25  # small files to a worker at a time
+AHEAD = 8  # chunks parsed ahead of the saving
+WORKER_NICENESS = 5
 
 Progress = Callable[[int, int, "ImportReport"], None]
 
@@ -66,52 +77,193 @@ def _next_batch(
     return list(itertools.islice(items, BATCH))
 
 
+Parsed = list[tuple[str, list[ParsedArticle | IngestError]]]
+
+
+def _parse_files(names: Sequence[str]) -> Parsed:
+    """Every article of a few small files, in order (in a worker process or thread).
+
+    Errors travel as (source, reason, line): an exception with its own
+    constructor does not cross a process boundary as itself.
+    """
+    parsed: Parsed = []
+    for name in names:
+        items: list[ParsedArticle | IngestError] = []
+        for item in load_source(name):
+            if isinstance(item, IngestError):
+                items.append(_Failure(item.source, item.reason, item.line))
+            else:
+                items.append(item)
+        parsed.append((name, items))
+    return parsed
+
+
+class _Failure(IngestError):
+    """An ``IngestError`` that survives pickling (its arguments are its fields)."""
+
+    def __reduce__(self) -> tuple[type[_Failure], tuple[str, str, int | None]]:
+        return (_Failure, (self.source, self.reason, self.line))
+
+
+def _small_file(name: str) -> bool:
+    """Whether a source is a local file small enough to parse whole in a worker.
+
+    An export (JSON Lines) is read a batch at a time whatever its size, with
+    progress between batches.
+    """
+    if is_url(name) or Path(name).suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        return False
+    try:
+        return os.stat(name).st_size <= SMALL_FILE
+    except OSError:  # load_source names the problem
+        return False
+
+
+@dataclass
+class _Importer:
+    """One import run: articles saved in batches, in the order the sources give them."""
+
+    store: Store
+    report: ImportReport
+    batch_size: int
+    pending: list[tuple[str, ParsedArticle | IngestError]] = field(default_factory=list)
+
+    async def add(self, name: str, items: Sequence[ParsedArticle | IngestError]) -> None:
+        self.pending.extend((name, item) for item in items)
+        if len(self.pending) >= self.batch_size:
+            await self.flush()
+
+    async def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        articles = [item for _, item in pending if not isinstance(item, IngestError)]
+        results: list[SaveResult | Exception]
+        if self.batch_size == 1:  # one article per transaction
+            results = []
+            for parsed in articles:
+                try:
+                    results.append(await self.store.save_article(parsed))
+                except Exception as exc:  # one article's failure must not sink the batch
+                    results.append(exc)
+        elif articles:
+            try:
+                results = await self.store.save_articles(articles)
+            except Exception as exc:  # the file refused the whole batch (full, read-only)
+                results = [exc] * len(articles)
+        else:
+            results = []
+        saved = iter(results)
+        report = self.report
+        for name, item in pending:
+            if isinstance(item, IngestError):
+                report.failed += 1
+                report.errors.append(str(item))
+                continue
+            result = next(saved)
+            if isinstance(result, Exception):
+                report.failed += 1
+                report.errors.append(str(IngestError(name, f"{item.title[:60]!r}: {result}")))
+                continue
+            report.article_ids.append(result.article_id)
+            if result.outcome == "new":
+                report.new += 1
+                report.new_ids.append(result.article_id)
+            elif result.outcome == "updated":
+                report.updated += 1
+            else:
+                report.unchanged += 1
+            report.warnings.extend(f"{name}: {warning}" for warning in result.warnings)
+
+
 async def import_sources(
     store: Store,
     names: Sequence[str],
     progress: Progress | None = None,
     validators: Validators | None = None,
+    *,
+    batch_size: int = SAVE_BATCH,
+    workers: int = WORKERS,
 ) -> ImportReport:
     """Import every article from the given files, folders and URLs into the store.
 
-    A source is parsed a batch at a time, so a large export neither sits whole
-    in memory as articles nor goes without progress reports.
+    Articles are saved ``batch_size`` to a transaction, each under a savepoint
+    of its own so a bad one still fails alone (1 gives every article its own
+    transaction). A folder of many small files is parsed by ``workers``
+    processes, a few files at a time, while the saving goes on; a large file
+    (a big export, say) is parsed here a batch at a time, so it neither sits
+    whole in memory as articles nor goes without progress reports.
     """
     report = ImportReport()
     sources = expand_sources(names)
-    for done, name in enumerate(sources, start=1):
-        if isinstance(name, IngestError):  # a folder that could not be listed
-            report.failed += 1
-            report.errors.append(str(name))
-            continue
-        items = load_source(name, validators)
-        while batch := await asyncio.to_thread(_next_batch, items):
-            for item in batch:
-                if isinstance(item, IngestError):
-                    report.failed += 1
-                    report.errors.append(str(item))
-                    continue
-                await _save(store, item, name, report)
-            if progress is not None and len(batch) == BATCH:
-                progress(done - 1, len(sources), report)
-        if progress is not None:
-            progress(done, len(sources), report)
-    return report
+    importer = _Importer(store, report, max(1, batch_size))
+    small = [isinstance(name, str) and _small_file(name) for name in sources]
+    pool: ProcessPoolExecutor | None = None
+    if workers > 0 and sum(small) >= POOL_MIN_FILES:
+        # The workers yield to this process, whose saving is what an import waits on.
+        pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=os.nice,
+            initargs=(WORKER_NICENESS,),
+        )
+    loop = asyncio.get_running_loop()
 
+    def parse(names: list[str]) -> asyncio.Future[Parsed]:
+        if pool is not None:
+            return loop.run_in_executor(pool, _parse_files, names)
+        return asyncio.ensure_future(asyncio.to_thread(_parse_files, names))
 
-async def _save(store: Store, parsed: ParsedArticle, name: str, report: ImportReport) -> None:
+    # Runs of small files are parsed ahead, a chunk at a time, up to AHEAD chunks.
+    chunks: dict[int, asyncio.Future[Parsed]] = {}
+    starts = [
+        i
+        for i in range(len(sources))
+        if small[i] and (i == 0 or not small[i - 1] or i % CHUNK == 0)
+    ]
+    queued = 0
+
+    def parse_ahead() -> None:
+        nonlocal queued
+        while queued < len(starts) and len(chunks) < AHEAD:
+            first = starts[queued]
+            last = first
+            while last + 1 < len(sources) and small[last + 1] and (last + 1) % CHUNK:
+                last += 1
+            chunks[first] = parse([str(sources[i]) for i in range(first, last + 1)])
+            queued += 1
+
     try:
-        result = await store.save_article(parsed)
-    except Exception as exc:  # one article's failure must not sink the batch
-        report.failed += 1
-        report.errors.append(str(IngestError(name, f"{parsed.title[:60]!r}: {exc}")))
-        return
-    report.article_ids.append(result.article_id)
-    if result.outcome == "new":
-        report.new += 1
-        report.new_ids.append(result.article_id)
-    elif result.outcome == "updated":
-        report.updated += 1
-    else:
-        report.unchanged += 1
-    report.warnings.extend(f"{name}: {warning}" for warning in result.warnings)
+        done = 0
+        while done < len(sources):
+            name = sources[done]
+            parse_ahead()
+            if isinstance(name, IngestError):  # a folder that could not be listed
+                await importer.add(str(name.source), [name])
+                done += 1
+            elif done in chunks:
+                for source, items in await chunks.pop(done):
+                    parse_ahead()
+                    await importer.add(source, items)
+                    done += 1
+                    if done == len(sources):
+                        await importer.flush()
+                    if progress is not None:
+                        progress(done, len(sources), report)
+                continue
+            else:
+                stream = load_source(name, validators)
+                while batch := await asyncio.to_thread(_next_batch, stream):
+                    await importer.add(name, batch)
+                    await importer.flush()
+                    if progress is not None and len(batch) == BATCH:
+                        progress(done, len(sources), report)
+                done += 1
+            if done == len(sources):
+                await importer.flush()
+            if progress is not None:
+                progress(done, len(sources), report)
+    finally:
+        for chunk in chunks.values():
+            chunk.cancel()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return report

@@ -18,11 +18,12 @@ import sqlite3
 import time
 import unicodedata
 import urllib.parse
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import fields, replace
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 import aiosqlite
 
@@ -67,6 +68,15 @@ _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 _SEARCH_WORD = re.compile(r"\w+", re.UNICODE)
 
 Row = aiosqlite.Row
+Connection = sqlite3.Connection
+T = TypeVar("T")
+
+
+def _fetch_one(conn: Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+    """The first row of a query on the sqlite3 connection itself, or None."""
+    return conn.execute(sql, params).fetchone()
+
+
 POINT_READ_BUSY_MS = 50
 # A plan step that reads all of a table (or of one of its indexes): SCAN name ...
 _SCAN = re.compile(r"SCAN (\w+)")
@@ -407,6 +417,17 @@ class Store:
 
     # ------------------------------------------------------------------ articles
 
+    async def _on_db_thread(self, work: Callable[..., T], *args: Any) -> T:
+        """Run ``work(connection, *args)`` on the database thread, in one hop.
+
+        aiosqlite runs everything on one thread per connection; a write made of
+        many statements costs a hop each through its queue, and the hops cost
+        more than the SQL. A function queued there runs them all in one go.
+        """
+        conn = self.db._conn  # the sqlite3 connection behind aiosqlite's thread
+        queue = cast(Callable[..., Awaitable[T]], self.db._execute)
+        return await queue(work, conn, *args)
+
     async def save_article(self, parsed: ParsedArticle) -> SaveResult:
         """Insert a new article, update a changed one in place, or leave an unchanged one.
 
@@ -414,61 +435,93 @@ class Store:
         article is held to ``storage.limits`` first; its comments are known
         again by what the file says, cut or not.
         """
+        async with self.transaction():
+            return await self._on_db_thread(self._save, parsed)
+
+    async def save_articles(
+        self, articles: Sequence[ParsedArticle]
+    ) -> list[SaveResult | Exception]:
+        """Save several articles as ``save_article`` would, in one transaction.
+
+        Each article has a savepoint of its own, so one that fails is rolled
+        back alone and comes back as its exception, in its place; the others
+        are saved. (Up to a few hundred at a time: the write lock is held.)
+        A fault of the whole transaction (the file full or read-only) is raised.
+        """
+        async with self.transaction():
+            return await self._on_db_thread(self._save_each, articles)
+
+    # The writes below run on the database thread, on the sqlite3 connection
+    # itself (``_on_db_thread``), inside the caller's transaction: saving an
+    # article takes a dozen statements, each far cheaper than a hop to that
+    # thread and back.
+
+    def _save_each(
+        self, conn: Connection, articles: Sequence[ParsedArticle]
+    ) -> list[SaveResult | Exception]:
+        """Each article under a savepoint of its own, so it fails alone."""
+        results: list[SaveResult | Exception] = []
+        for parsed in articles:
+            conn.execute("SAVEPOINT article")
+            try:
+                results.append(self._save(conn, parsed))
+            except Exception as exc:  # this article only: the others still land
+                conn.execute("ROLLBACK TO article")  # fails if SQLite ended the transaction
+                results.append(exc)
+            conn.execute("RELEASE article")
+        return results
+
+    def _save(self, conn: Connection, parsed: ParsedArticle) -> SaveResult:
+        """Insert, update or leave one article, in the caller's transaction."""
         comment_keys = _import_keys(parsed.comments)
         parsed = within_limits(parsed)
         key = content_key(parsed)
-        async with self.transaction() as db:
-            existing = await self._one(
-                "SELECT id, content_key FROM articles WHERE source_key = ?", (parsed.source_key,)
+        existing = _fetch_one(
+            conn, "SELECT id, content_key FROM articles WHERE source_key = ?", (parsed.source_key,)
+        )
+        if existing is not None and existing["content_key"] == key:
+            return SaveResult(existing["id"], "unchanged", parsed.warnings)
+        if existing is None:
+            article_id = self._insert_article(conn, parsed, key)
+            outcome: Literal["new", "updated"] = "new"
+        else:
+            article_id = existing["id"]
+            conn.execute(
+                "UPDATE articles SET title = ?, body = ?, source = ?, content_key = ?, "
+                "url = ?, published_at = ?, summary = ? WHERE id = ?",
+                (
+                    parsed.title,
+                    _blocks_json(parsed.blocks),
+                    parsed.source,
+                    key,
+                    parsed.url,
+                    parsed.published_at,
+                    parsed.summary or "",
+                    article_id,
+                ),
             )
-            if existing is not None and existing["content_key"] == key:
-                return SaveResult(existing["id"], "unchanged", parsed.warnings)
-            if existing is None:
-                article_id = await self._insert_article(db, parsed, key)
-                outcome: Literal["new", "updated"] = "new"
-            else:
-                article_id = existing["id"]
-                await db.execute(
-                    "UPDATE articles SET title = ?, body = ?, source = ?, content_key = ?, "
-                    "url = ?, published_at = ?, summary = ? WHERE id = ?",
-                    (
-                        parsed.title,
-                        _blocks_json(parsed.blocks),
-                        parsed.source,
-                        key,
-                        parsed.url,
-                        parsed.published_at,
-                        parsed.summary or "",
-                        article_id,
-                    ),
-                )
-                await db.execute("DELETE FROM article_tags WHERE article_id = ?", (article_id,))
-                await db.execute("DELETE FROM timeline_events WHERE article_id = ?", (article_id,))
-                outcome = "updated"
-            await self._write_tags(db, article_id, parsed.tags)
-            await self._write_timeline(db, article_id, parsed.timeline or ())
-            merge_warnings: list[str] = []
-            if outcome == "new" and all(
-                c.id is None and c.parent_id is None and c.message_id is None
-                for c in parsed.comments
-            ):
-                await self._insert_flat_comments(db, article_id, parsed.comments, comment_keys)
-            else:
-                merge_warnings = await self._merge_comments(
-                    db, article_id, parsed.comments, comment_keys
-                )
+            conn.execute("DELETE FROM article_tags WHERE article_id = ?", (article_id,))
+            conn.execute("DELETE FROM timeline_events WHERE article_id = ?", (article_id,))
+            outcome = "updated"
+        self._write_tags(conn, article_id, parsed.tags)
+        self._write_timeline(conn, article_id, parsed.timeline or ())
+        merge_warnings: list[str] = []
+        if outcome == "new" and all(
+            c.id is None and c.parent_id is None and c.message_id is None for c in parsed.comments
+        ):
+            self._insert_flat_comments(conn, article_id, parsed.comments, comment_keys)
+        else:
+            merge_warnings = self._merge_comments(conn, article_id, parsed.comments, comment_keys)
         return SaveResult(article_id, outcome, (*parsed.warnings, *merge_warnings))
 
-    async def _insert_article(
-        self, db: aiosqlite.Connection, parsed: ParsedArticle, key: str
-    ) -> int:
-        slug = await self._free_slug(db, parsed.slug or slugify(parsed.title), parsed.source_key)
+    def _insert_article(self, conn: Connection, parsed: ParsedArticle, key: str) -> int:
+        slug = self._free_slug(conn, parsed.slug or slugify(parsed.title), parsed.source_key)
         wanted_id = parsed.id
-        if wanted_id is not None and await self._one(
-            "SELECT 1 FROM articles WHERE id = ?", (wanted_id,)
+        if wanted_id is not None and _fetch_one(
+            conn, "SELECT 1 FROM articles WHERE id = ?", (wanted_id,)
         ):
             wanted_id = None
-        cursor = await db.execute(
+        cursor = conn.execute(
             "INSERT INTO articles (id, slug, title, body, source, source_key, content_key, url, "
             "published_at, imported_at, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -488,33 +541,31 @@ class Store:
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
-    async def _free_slug(self, db: aiosqlite.Connection, slug: str, source_key: str) -> str:
+    def _free_slug(self, conn: Connection, slug: str, source_key: str) -> str:
         """The slug, else slug-2 .. slug-5, else one made unique by the source key."""
         digest = hashlib.sha256(source_key.encode()).hexdigest()
         candidates = [slug, *(f"{slug}-{n}" for n in range(2, 6))]
         candidates += [f"{slug}-{digest[:8]}", f"{slug}-{digest[:16]}", f"{slug}-{digest}"]
         for candidate in candidates:
-            if await self._one("SELECT 1 FROM articles WHERE slug = ?", (candidate,)) is None:
+            if _fetch_one(conn, "SELECT 1 FROM articles WHERE slug = ?", (candidate,)) is None:
                 return candidate
         raise StorageError(f"no free slug for {slug!r}")
 
-    async def _write_tags(
-        self, db: aiosqlite.Connection, article_id: int, tags: Sequence[str]
-    ) -> None:
+    def _write_tags(self, conn: Connection, article_id: int, tags: Sequence[str]) -> None:
         for position, tag in enumerate(dict.fromkeys(t.strip().lower() for t in tags if t)):
             if not tag:
                 continue
-            await db.execute("INSERT OR IGNORE INTO tags (name) VALUES (?)", (tag,))
-            await db.execute(
+            conn.execute("INSERT OR IGNORE INTO tags (name) VALUES (?)", (tag,))
+            conn.execute(
                 "INSERT OR IGNORE INTO article_tags (article_id, tag_id, position) "
                 "SELECT ?, id, ? FROM tags WHERE name = ?",
                 (article_id, position, tag),
             )
 
-    async def _write_timeline(
-        self, db: aiosqlite.Connection, article_id: int, events: Sequence[TimelineEvent]
+    def _write_timeline(
+        self, conn: Connection, article_id: int, events: Sequence[TimelineEvent]
     ) -> None:
-        await db.executemany(
+        conn.executemany(
             "INSERT INTO timeline_events "
             "(article_id, date, precision, qualifier, label, sentence, sort_key) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -524,9 +575,9 @@ class Store:
             ],
         )
 
-    async def _insert_flat_comments(
+    def _insert_flat_comments(
         self,
-        db: aiosqlite.Connection,
+        conn: Connection,
         article_id: int,
         comments: Sequence[ParsedComment],
         keys: Sequence[str],
@@ -535,7 +586,7 @@ class Store:
         if not comments:
             return
         now = utc_now()
-        await db.executemany(
+        conn.executemany(
             "INSERT INTO comments (article_id, seq, author, user_id, origin, chat_id, "
             "message_id, visibility, body, created_at, edited_at, status, import_key, "
             "seen_in) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -559,17 +610,15 @@ class Store:
                 for seq, (c, key) in enumerate(zip(comments, keys, strict=True), 1)
             ],
         )
-        await db.execute(
+        conn.execute(
             "UPDATE comments SET root_id = id WHERE article_id = ? AND root_id IS NULL",
             (article_id,),
         )
-        await db.execute(
-            "UPDATE articles SET next_seq = ? WHERE id = ?", (len(comments), article_id)
-        )
+        conn.execute("UPDATE articles SET next_seq = ? WHERE id = ?", (len(comments), article_id))
 
-    async def _merge_comments(
+    def _merge_comments(
         self,
-        db: aiosqlite.Connection,
+        conn: Connection,
         article_id: int,
         comments: Sequence[ParsedComment],
         keys: Sequence[str],
@@ -582,18 +631,20 @@ class Store:
         id_map: dict[int, int] = {}
         moves: dict[int, int] = {}
         if any(comment.chat_id is not None for comment in comments):  # from the chat
-            rows = await self._all("SELECT old_id, new_id FROM chat_moves")
+            rows = conn.execute("SELECT old_id, new_id FROM chat_moves")
             moves = {row["old_id"]: row["new_id"] for row in rows}
         for comment, key in zip(comments, keys, strict=True):
             if comment.chat_id in moves:  # posted before its group became a supergroup
                 comment = replace(comment, chat_id=moves[comment.chat_id], message_id=None)
             message_id = comment.message_id
-            found = await self._one(
+            found = _fetch_one(
+                conn,
                 "SELECT id, article_id FROM comments WHERE article_id = ? AND import_key = ?",
                 (article_id, key),
             )
             if found is None and message_id is not None:
-                found = await self._one(
+                found = _fetch_one(
+                    conn,
                     "SELECT id, article_id FROM comments WHERE chat_id = ? AND message_id = ?",
                     (comment.chat_id, message_id),
                 )
@@ -611,8 +662,8 @@ class Store:
                 stored_id = int(found["id"])
             else:
                 parent = id_map.get(comment.parent_id) if comment.parent_id is not None else None
-                stored_id = await self._insert_comment(
-                    db,
+                stored_id = self._insert_comment(
+                    conn,
                     article_id=article_id,
                     parent_id=parent,
                     author=comment.author,
@@ -632,9 +683,9 @@ class Store:
                 id_map[comment.id] = stored_id
         return warnings
 
-    async def _insert_comment(
+    def _insert_comment(
         self,
-        db: aiosqlite.Connection,
+        conn: Connection,
         *,
         article_id: int,
         parent_id: int | None,
@@ -656,7 +707,8 @@ class Store:
         seq: int | None = None
         seen_in = rule.audience(visibility, chat_id)
         if parent_id is not None:
-            parent = await self._one(
+            parent = _fetch_one(
+                conn,
                 "SELECT root_id, seen_in FROM comments WHERE id = ? AND article_id = ?",
                 (parent_id, article_id),
             )
@@ -665,18 +717,19 @@ class Store:
             root_id = parent["root_id"]
             seen_in = rule.audience(visibility, chat_id, parent["seen_in"])
         else:
-            row = await self._one(
+            row = _fetch_one(
+                conn,
                 "UPDATE articles SET next_seq = next_seq + 1 WHERE id = ? RETURNING next_seq",
                 (article_id,),
             )
             if row is None:
                 raise NotFound(f"no article {article_id}")
             seq = row[0]
-        if wanted_id is not None and await self._one(
-            "SELECT 1 FROM comments WHERE id = ?", (wanted_id,)
+        if wanted_id is not None and _fetch_one(
+            conn, "SELECT 1 FROM comments WHERE id = ?", (wanted_id,)
         ):
             wanted_id = None
-        cursor = await db.execute(
+        cursor = conn.execute(
             "INSERT INTO comments (id, article_id, parent_id, root_id, seq, author, user_id, "
             "origin, chat_id, message_id, visibility, body, created_at, edited_at, status, "
             "import_key, seen_in) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -703,7 +756,7 @@ class Store:
         comment_id = cursor.lastrowid
         assert comment_id is not None
         if root_id is None:
-            await db.execute("UPDATE comments SET root_id = id WHERE id = ?", (comment_id,))
+            conn.execute("UPDATE comments SET root_id = id WHERE id = ?", (comment_id,))
         return comment_id
 
     def _article_from_row(self, row: Row) -> Article:
@@ -956,20 +1009,22 @@ class Store:
             existing = await self.comment_by_message(chat_id, message_id)
             if existing is not None:
                 return existing, False
-        async with self.transaction() as db:
-            comment_id = await self._insert_comment(
-                db,
-                article_id=article_id,
-                parent_id=parent_id,
-                author=author,
-                user_id=user_id,
-                origin="chat",
-                chat_id=chat_id,
-                message_id=message_id,
-                visibility=visibility,
-                body=body,
-                created_at=now or utc_now(),
-                import_key=message_key(chat_id, message_id),
+        async with self.transaction():
+            comment_id = await self._on_db_thread(
+                partial(
+                    self._insert_comment,
+                    article_id=article_id,
+                    parent_id=parent_id,
+                    author=author,
+                    user_id=user_id,
+                    origin="chat",
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    visibility=visibility,
+                    body=body,
+                    created_at=now or utc_now(),
+                    import_key=message_key(chat_id, message_id),
+                )
             )
         comment = await self.comment(comment_id)
         assert comment is not None
