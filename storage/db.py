@@ -40,8 +40,10 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
-async def connect(path: str | Path) -> aiosqlite.Connection:
+async def connect(path: str | Path, upto: int | None = None) -> aiosqlite.Connection:
     """Open the database in WAL mode with foreign keys and a busy timeout, migrated.
+
+    ``upto`` stops at that schema version (for testing a migration on real data).
 
     Raises a ``DatabaseFault`` naming the file when it cannot be opened: a missing
     folder, a folder in its place, a file that is not a database.
@@ -61,7 +63,7 @@ async def connect(path: str | Path) -> aiosqlite.Connection:
         await db.execute("PRAGMA foreign_keys = ON")
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
-        await migrate(db)
+        await migrate(db, upto)
         await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     except BaseException as exc:
         await db.close()
@@ -120,8 +122,8 @@ async def schema_version(db: aiosqlite.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-async def migrate(db: aiosqlite.Connection) -> int:
-    """Apply every migration newer than the database, each in its own transaction."""
+async def migrate(db: aiosqlite.Connection, upto: int | None = None) -> int:
+    """Apply each migration newer than the database (up to ``upto``) in its own transaction."""
     current = await schema_version(db)
     known = migrations()
     if current > len(known):
@@ -129,7 +131,7 @@ async def migrate(db: aiosqlite.Connection) -> int:
             f"the database is at schema version {current}, newer than this newsbot "
             f"({len(known)}); upgrade newsbot"
         )
-    for version, name, sql in known[current:]:
+    for version, name, sql in known[current:upto]:
         try:
             await db.executescript(
                 f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
@@ -140,4 +142,4 @@ async def migrate(db: aiosqlite.Connection) -> int:
             if database_fault(exc, "") is not None:
                 raise  # the file refused, not the migration: connect names the fault
             raise MigrationError(f"migration {name} failed: {exc}") from exc
-    return len(known)
+    return max(current, len(known[:upto]))

@@ -1,0 +1,147 @@
+"""The search index without copies of the texts (migration 0009): same answers, less disk."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from storage import Store
+from storage import db as dbmod
+from storage.importer import load_bundled_sample
+from storage.models import Block, ParsedArticle, ParsedComment, SearchHit
+
+INDEXED = 9  # the migration that dropped the copies
+WORDS = [
+    "harbour",
+    "bridge",
+    "talks",
+    "border",
+    "trade",
+    "energy",
+    "market",
+    "court",
+    "election",
+    "vote",
+    "drills",
+    "missile",
+    "zeppelin",
+    "café",
+    "naïve",
+    "defence",
+    "budget",
+    "inflation",
+    "strike",
+    "union",
+    "council",
+]
+QUERIES = ["harbour", "bridge talks", "zeppelin", "cafe", "naive", "drills", "opaqueness", "zz"]
+
+
+def article(n: int, rng: random.Random) -> ParsedArticle:
+    def text(k: int) -> str:
+        return " ".join(rng.choices(WORDS, k=k)).capitalize() + "."
+
+    return ParsedArticle(
+        title=f"Report {n}: {text(4)}",
+        blocks=(Block("paragraph", text(60)), Block("heading", text(3)), Block("bullet", text(9))),
+        source_key=f"index:{n}",
+        summary="",
+        timeline=(),
+        comments=tuple(ParsedComment("Ann", text(25)) for _ in range(6)),
+    )
+
+
+async def answers(store: Store) -> dict[str, list[SearchHit]]:
+    return {q: await store.search(q, None) for q in QUERIES} | {
+        f"{q} (in a group)": await store.search(q, -100) for q in QUERIES
+    }
+
+
+async def index_is_sound(store: Store) -> None:
+    """FTS5's own check: every entry matches the text it is read from, and back."""
+    for table in ("articles_fts", "comments_fts"):
+        await store.db.execute(f"INSERT INTO {table} ({table}) VALUES ('integrity-check')")
+
+
+async def fill(store: Store) -> None:
+    """Articles and comments, then the changes that move entries in and out of the index."""
+    rng = random.Random(9)
+    await load_bundled_sample(store)
+    for n in range(120):
+        await store.save_article(article(n, rng))
+    await store.save_article(  # changed: its old text leaves the index
+        ParsedArticle(
+            title="Report 0 rewritten about a zeppelin",
+            blocks=(Block("paragraph", "Only the zeppelin is left."),),
+            source_key="index:0",
+            summary="",
+            timeline=(),
+        )
+    )
+    posted, _ = await store.add_comment(
+        article_id=3,
+        body="A harbour zeppelin seen from the group.",
+        author="Cy",
+        user_id=7,
+        chat_id=-100,
+        message_id=1,
+        visibility="group",
+    )
+    await store.edit_comment(posted.id, "An edited zeppelin, naïve and fast.")
+    await store.set_comment_status(10, "hidden")
+    await store.set_comment_status(11, "deleted")
+    await store.set_comment_status(10, "visible")
+    await store.set_comment_status(12, "hidden")
+    await store.db.execute("DELETE FROM articles WHERE id = 5")  # with its comments
+
+
+async def file_size(store: Store) -> int:
+    await store.db.execute("VACUUM")
+    await store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    row = await store._one(
+        "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size"
+    )
+    assert row is not None
+    return int(row[0])
+
+
+async def test_the_migration_keeps_every_answer_and_drops_the_copies(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = Store(await dbmod.connect(path, upto=INDEXED - 1), str(path))
+    try:
+        assert await dbmod.schema_version(old.db) == INDEXED - 1
+        await fill(old)
+        before, size_before = await answers(old), await file_size(old)
+        assert sum(len(hits) for hits in before.values()) > 20
+        assert await dbmod.migrate(old.db) == len(dbmod.migrations())
+        assert await answers(old) == before
+        await index_is_sound(old)
+        size_after = await file_size(old)
+        assert size_after < 0.8 * size_before, (size_before, size_after)
+    finally:
+        await old.close()
+
+
+async def test_a_new_database_answers_as_a_migrated_one(tmp_path: Path) -> None:
+    migrated = Store(await dbmod.connect(tmp_path / "m.sqlite3", upto=INDEXED - 1), "m")
+    fresh = await Store.open(tmp_path / "f.sqlite3")
+    try:
+        await fill(migrated)
+        await dbmod.migrate(migrated.db)
+        await fill(fresh)
+        assert await answers(fresh) == await answers(migrated)
+        await index_is_sound(fresh)
+        # Changes after the migration keep the index in step with the texts.
+        for store in (fresh, migrated):
+            await store.set_comment_status(20, "hidden")
+            await store.edit_comment(21, "Rewritten into a harbour note.")
+            await store.db.execute("DELETE FROM articles WHERE id = 7")
+            await index_is_sound(store)
+        assert await answers(fresh) == await answers(migrated)
+        edited = await fresh.comment(21)
+        assert edited is not None
+        [hit] = await fresh.search("rewritten note", None)
+        assert (hit.article_id, hit.in_comment) == (edited.article_id, True)
+    finally:
+        await migrated.close()
+        await fresh.close()
