@@ -2,10 +2,17 @@
 
 Builds, in a temporary folder, a corpus of ARTICLES articles and COMMENTS comments
 (one article alone holds BIG_THREAD of them) through the store's own write path,
-then prints:
+at the schema before migration 0009 (a search index with copies of the texts),
+keeping a copy of it at a tenth of its size on the way; then prints, each figure
+next to its baseline from the same run:
 
 * the import rate through the real importer (parse, summarise, timeline, save)
-  on a slice of native text files;
+  on a slice of native text files, one article per transaction parsed in-process
+  (the slow path) and the default (batched saves, two parsing processes), with
+  the peak memory of each;
+* the database's size before and after migration 0009 (then VACUUM), and whether
+  search gives the same answers before and after;
+* search p99 by query shape at a tenth of the corpus and at all of it;
 * p50 / p99 of the reads the bot makes: latest, article by id, comments page 1
   and page 10,000 of the big article, an article's timeline, a topic's timeline,
   and search, with page 10,000 as a ratio of page 1;
@@ -20,8 +27,10 @@ import argparse
 import asyncio
 import json
 import random
+import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from storage import Store, import_sources
+from storage import db as dbmod
 from storage.ingest import article_record
 from storage.models import Block, ParsedArticle, ParsedComment, TimelineEvent
 
@@ -119,16 +129,21 @@ def native_text(n: int, rng: random.Random) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def build(store: Store, articles: int, comments: int, big: int) -> None:
-    """Fill the store: one big thread, the rest spread evenly, with progress on stderr."""
-    rng = random.Random(7)
-    per_article = max(0, (comments - big) // max(1, articles - 1))
+async def build(
+    store: Store, rng: random.Random, first: int, last: int, per_article: int, big: int
+) -> None:
+    """Articles ``first`` to ``last - 1`` (the first holds the big thread), 200 a call."""
     started = time.perf_counter()
-    await store.save_article(synthetic_article(0, rng, big))
-    for n in range(1, articles):
-        await store.save_article(synthetic_article(n, rng, per_article))
-        if n % 5000 == 0:
-            rate = n / (time.perf_counter() - started)
+    batch: list[ParsedArticle] = []
+    for n in range(first, last):
+        batch.append(synthetic_article(n, rng, big if n == 0 else per_article))
+        if len(batch) == 200 or n == last - 1:
+            for result in await store.save_articles(batch):
+                if isinstance(result, Exception):
+                    raise result
+            batch = []
+        if n % 10_000 == 0 and n > first:
+            rate = (n - first) / (time.perf_counter() - started)
             print(f"  built {n:,} articles ({rate:,.0f}/s)", file=sys.stderr, flush=True)
 
 
@@ -152,6 +167,77 @@ async def timed(
     return result
 
 
+# Search, by the shape of what a reader types.
+SHAPES = {
+    "one common word": ["government", "minister", "market", "said"],
+    "one rare word": [WORDS[5000], WORDS[7000], WORDS[9000], WORDS[11000]],
+    "two words": [f"kenya {WORDS[300]}", f"china {WORDS[500]}", "trade talks", "border vote"],
+    "a phrase": ['"the government"', '"minister said"', '"of the"', '"border trade"'],
+}
+
+
+async def search_by_shape(store: Store, runs: int) -> dict[str, float]:
+    """p99 of search for each query shape, in milliseconds."""
+    found = {}
+    for shape, queries in SHAPES.items():
+        result = await timed(
+            f"search: {shape}", lambda i, q=queries: store.search(q[i % len(q)], None, 8), runs
+        )
+        found[shape] = result["p99"]
+    return found
+
+
+async def search_answers(store: Store) -> list[list[tuple[int, str, str, bool]]]:
+    """What every query of every shape finds (to compare across a migration)."""
+    return [
+        [(h.article_id, h.title, h.snippet, h.in_comment) for h in await store.search(q, None, 8)]
+        for queries in SHAPES.values()
+        for q in queries
+    ]
+
+
+async def database_size(store: Store) -> int:
+    """The database file's size in bytes (pages in use and free), the WAL folded in."""
+    await store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    row = await store._one(
+        "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size"
+    )
+    return int(row[0]) if row else 0
+
+
+def index_version() -> int:
+    """The migration that took the copies of the texts out of the search index."""
+    return next(v for v, name, _ in dbmod.migrations() if "search_index_without_copies" in name)
+
+
+async def run_import(texts: str, db_path: str, mode: str) -> None:
+    """One import of a folder, as the CLI does it, in a process of its own; prints JSON."""
+    store = await Store.open(db_path)
+    options: dict[str, int] = {"batch_size": 1, "workers": 0} if mode == "slow" else {}
+    started = time.perf_counter()
+    report = await import_sources(store, [texts], **options)
+    elapsed = time.perf_counter() - started
+    await store.close()
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    line = {"line": report.closing_line(), "seconds": elapsed, "own": own, "worker": workers}
+    print(json.dumps(line))
+
+
+def timed_import(texts: Path, db_path: Path, mode: str) -> dict[str, Any]:
+    """Run ``run_import`` in a fresh process (so its peak memory is its own)."""
+    for stale in db_path.parent.glob(db_path.name + "*"):
+        stale.unlink()
+    output = subprocess.run(
+        [sys.executable, __file__, "--import-run", str(texts), str(db_path), mode],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    return result
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
@@ -160,44 +246,102 @@ async def main() -> None:
     parser.add_argument("--import-slice", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=1_000)
     parser.add_argument("--keep", metavar="DIR", help="build the database in DIR and keep it")
+    parser.add_argument("--import-run", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.import_run:
+        await run_import(*args.import_run)
+        return
 
     folder = Path(args.keep or tempfile.mkdtemp(prefix="newsbot-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     db_path = folder / "corpus.sqlite3"
-    reuse = db_path.exists()
-    store = await Store.open(db_path)
+    tenth_path = folder / "tenth.sqlite3"
+    indexed = index_version()
+    if not db_path.exists():
+        for stale in folder.glob("tenth.sqlite3*"):
+            stale.unlink()
+        store = Store(await dbmod.connect(db_path, upto=indexed - 1), str(db_path))
+        print(
+            f"building {args.articles:,} articles and {args.comments:,} comments in {db_path} ...",
+            file=sys.stderr,
+        )
+        started = time.perf_counter()
+        rng = random.Random(7)
+        per_article = max(0, (args.comments - args.big_thread) // max(1, args.articles - 1))
+        tenth = max(1, args.articles // 10)
+        await build(store, rng, 0, tenth, per_article, args.big_thread)
+        await store.backup(tenth_path)
+        await build(store, rng, tenth, args.articles, per_article, args.big_thread)
+        print(f"built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    else:
+        store = Store(await dbmod.connect(db_path), str(db_path))
     try:
-        if not reuse:
-            print(
-                f"building {args.articles:,} articles and {args.comments:,} comments "
-                f"in {db_path} ...",
-                file=sys.stderr,
-            )
-            started = time.perf_counter()
-            await build(store, args.articles, args.comments, args.big_thread)
-            print(f"built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         stats = await store.stats()
         print(f"corpus: {stats['articles']:,} articles, {stats['comments']:,} comments")
+        runs = args.runs
 
-        # Import rate through the real importer, on native text files.
+        # The search index without copies of the texts: size and answers, before and after.
+        if await dbmod.schema_version(store.db) < indexed:
+            before_size = await database_size(store)
+            before_answers = await search_answers(store)
+            print("search p99 before migration 0009, all of the corpus:")
+            before_search = await search_by_shape(store, runs // 4)
+            started = time.perf_counter()
+            await dbmod.migrate(store.db)
+            migrated = time.perf_counter() - started
+            await store.db.execute("VACUUM")
+            after_size = await database_size(store)
+            same = await search_answers(store) == before_answers
+            print(
+                f"database: {before_size / 2**20:,.0f} MiB before migration 0009, "
+                f"{after_size / 2**20:,.0f} MiB after it and VACUUM "
+                f"({100 * (1 - after_size / before_size):.1f} % smaller; migration "
+                f"{migrated:.0f} s); same search answers: {'yes' if same else 'NO'}"
+            )
+        else:
+            before_search = {}
+            print(f"database: {await database_size(store) / 2**20:,.0f} MiB (already migrated)")
+
+        # Search by shape at a tenth of the corpus and at all of it.
+        if tenth_path.exists():
+            small = await Store.open(tenth_path)
+            small_articles = (await small.stats())["articles"]
+            print(f"search p99 at {small_articles:,} articles:")
+            at_tenth = await search_by_shape(small, runs // 2)
+            await small.close()
+            print(f"search p99 at {stats['articles']:,} articles:")
+            at_all = await search_by_shape(store, runs // 2)
+            print(
+                f"{'search p99 (ms)':<20}{small_articles:>10,}{stats['articles']:>10,}"
+                f"{'ratio':>8}{'before 0009':>13}"
+            )
+            for shape in SHAPES:
+                print(
+                    f"{shape:<20}{at_tenth[shape]:>10.2f}{at_all[shape]:>10.2f}"
+                    f"{at_all[shape] / at_tenth[shape]:>8.2f}"
+                    f"{before_search.get(shape, float('nan')):>13.2f}"
+                )
+
+        # Import rate through the real importer, on native text files: slow path, then default.
         rng = random.Random(11)
         texts = folder / "import-slice"
         shutil.rmtree(texts, ignore_errors=True)  # a kept folder's last slice
         texts.mkdir()
         for n in range(args.import_slice):
             (texts / f"a{n:05d}.txt").write_text(native_text(n, rng), encoding="utf-8")
-        for stale in folder.glob("import.sqlite3*"):  # a kept folder's last run
-            stale.unlink()
-        scratch = await Store.open(folder / "import.sqlite3")
-        started = time.perf_counter()
-        report = await import_sources(scratch, [str(texts)])
-        elapsed = time.perf_counter() - started
-        await scratch.close()
-        print(
-            f"import: {report.closing_line()} in {elapsed:.1f} s = "
-            f"{args.import_slice / elapsed:,.0f} articles/s"
-        )
+        for mode in ("slow", "fast"):
+            result = timed_import(texts, folder / f"import-{mode}.sqlite3", mode)
+            print(
+                f"import ({'one per transaction, in-process' if mode == 'slow' else 'default'}): "
+                f"{result['line']} in {result['seconds']:.1f} s = "
+                f"{args.import_slice / result['seconds']:,.0f} articles/s; peak memory "
+                f"{result['own'] / 1024:.0f} MiB"
+                + (
+                    f" + {result['worker'] / 1024:.0f} MiB a worker process"
+                    if result["worker"]
+                    else ""
+                )
+            )
 
         big_id = 1
         ids = [r.id for r in await store.latest(1)]

@@ -66,6 +66,8 @@ SNIPPET_START = "\x02"
 SNIPPET_END = "\x03"
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 _SEARCH_WORD = re.compile(r"\w+", re.UNICODE)
+# A phrase in double quotes, or a word.
+_SEARCH_TERM = re.compile(r'"([^"]*)"|(\w+)', re.UNICODE)
 
 Row = aiosqlite.Row
 Connection = sqlite3.Connection
@@ -154,9 +156,17 @@ def _import_keys(comments: Sequence[ParsedComment]) -> list[str]:
 
 
 def fts_query(words: str) -> str:
-    """Turn what a reader typed into a safe FTS5 query: every word must occur."""
-    tokens = _SEARCH_WORD.findall(words)
-    return " ".join(f'"{token}"' for token in tokens[:16])
+    """Turn what a reader typed into a safe FTS5 query: every word must occur.
+
+    Words in double quotes must occur together, in that order (a phrase); a
+    quote left open is ignored.
+    """
+    terms: list[str] = []
+    for phrase, word in _SEARCH_TERM.findall(words):
+        tokens = _SEARCH_WORD.findall(phrase or word)
+        if tokens:
+            terms.append('"' + " ".join(tokens) + '"')
+    return " ".join(terms[:16])
 
 
 def _blocks_json(blocks: Iterable[Block]) -> str:

@@ -145,3 +145,28 @@ async def test_a_new_database_answers_as_a_migrated_one(tmp_path: Path) -> None:
     finally:
         await migrated.close()
         await fresh.close()
+
+
+async def test_words_in_quotes_are_found_together_in_order(store: Store) -> None:
+    def text(n: int, body: str) -> ParsedArticle:
+        return ParsedArticle(
+            title=f"Note {n}",
+            blocks=(Block("paragraph", body),),
+            source_key=f"phrase:{n}",
+            summary="",
+            timeline=(),
+        )
+
+    await store.save_article(text(1, "The harbour bridge reopened."))
+    await store.save_article(text(2, "The bridge by the harbour reopened."))
+    together = await store.search('"harbour bridge"', None)
+    assert [hit.title for hit in together] == ["Note 1"]
+    assert "\x02harbour bridge\x03" in together[0].snippet
+    assert sorted(hit.title for hit in await store.search("harbour bridge", None)) == [
+        "Note 1",
+        "Note 2",
+    ]
+    assert await store.search('"bridge harbour"', None) == []
+    # A quote left open, or an empty pair, leaves plain words.
+    assert len(await store.search('"harbour bridge', None)) == 2
+    assert len(await store.search('"" reopened', None)) == 2
