@@ -62,6 +62,7 @@ from storage.text import clean_line
 COMMENTS_PER_PAGE = 5
 EXPORT_BATCH = 200
 SEARCH_CANDIDATES = 400
+RANK_EXACTLY_UP_TO = 2_000  # rows holding a word, for bm25 (see Store.search)
 SNIPPET_START = "\x02"
 SNIPPET_END = "\x03"
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
@@ -1097,34 +1098,27 @@ class Store:
 
         Best match first (bm25, a title hit weighing most); one hit per article,
         its snippet from the article's own text when that matches, else from a comment.
-        A word found in most of a large corpus would make ranking every match slow,
-        so each index offers its ``SEARCH_CANDIDATES`` newest matches (cheap: FTS5
-        walks its doclists in rowid order) and those are ranked. Below that many
-        matches the ranking is exact; above it, newer news wins, as readers expect.
         Snippets are made for the winners only.
+
+        Ranking stays cheap on a large corpus: each index offers only its
+        ``SEARCH_CANDIDATES`` newest matches (FTS5 walks its doclists in rowid
+        order), and bm25, which counts every row holding each word, is used only
+        while no word of the query is in more than ``RANK_EXACTLY_UP_TO`` rows of
+        an index (then the ranking is exact). A query with a more common word
+        ranks the newest matches instead: articles whose title matches, then the
+        others that match in their text, then those found through a comment,
+        newest first within each.
         """
         query = fts_query(words)
         if not query:
             return []
         visible, visible_params = rule.where_visible(chat_id, "c")
-        rows = await self._all(
-            "SELECT article_id, comment_id, score FROM ("
-            "  SELECT rowid AS article_id, NULL AS comment_id, "
-            "    bm25(articles_fts, 10.0, 1.0) AS score "
-            "  FROM articles_fts WHERE articles_fts MATCH :q ORDER BY rowid DESC LIMIT :n"
-            ") UNION ALL SELECT article_id, comment_id, score FROM ("
-            "  SELECT c.article_id, c.id AS comment_id, bm25(comments_fts) AS score "
-            "  FROM comments_fts JOIN comments c ON c.id = comments_fts.rowid "
-            f"  WHERE comments_fts MATCH :q AND {visible} "
-            "  ORDER BY comments_fts.rowid DESC LIMIT :n"
-            ") ORDER BY score, article_id",
-            {"q": query, **visible_params, "n": SEARCH_CANDIDATES},
-        )
+        params = {"q": query, **visible_params, "n": SEARCH_CANDIDATES}
+        ranked = await self._on_db_thread(self._rank_matches, visible, params)
         # Rank by each article's best score; show the article's own text when it
         # matches, and a comment only for an article found through its comments.
         best: dict[int, int | None] = {}
-        for row in rows:
-            article_id, comment_id = row["article_id"], row["comment_id"]
+        for article_id, comment_id in ranked:
             if article_id not in best:
                 best[article_id] = comment_id
             elif comment_id is None:
@@ -1165,6 +1159,66 @@ class Store:
             )
             for article_id, comment_id in best.items()
             if article_id in titles
+        ]
+
+    def _rank_matches(
+        self, conn: Connection, visible: str, params: dict[str, Any]
+    ) -> list[tuple[int, int | None]]:
+        """(article id, comment id or None) of the matches, best first (see ``search``)."""
+        words = _SEARCH_WORD.findall(params["q"])
+        if all(
+            _fetch_one(
+                conn,
+                f"SELECT count(*) FROM (SELECT rowid FROM {table} WHERE {table} MATCH ? "
+                f"LIMIT {RANK_EXACTLY_UP_TO + 1})",
+                (f'"{word}"',),
+            )[0]
+            <= RANK_EXACTLY_UP_TO
+            for table in ("articles_fts", "comments_fts")
+            for word in words
+        ):
+            rows = conn.execute(
+                "SELECT article_id, comment_id, score FROM ("
+                "  SELECT rowid AS article_id, NULL AS comment_id, "
+                "    bm25(articles_fts, 10.0, 1.0) AS score "
+                "  FROM articles_fts WHERE articles_fts MATCH :q ORDER BY rowid DESC LIMIT :n"
+                ") UNION ALL SELECT article_id, comment_id, score FROM ("
+                "  SELECT c.article_id, c.id AS comment_id, bm25(comments_fts) AS score "
+                "  FROM comments_fts JOIN comments c ON c.id = comments_fts.rowid "
+                f"  WHERE comments_fts MATCH :q AND {visible} "
+                "  ORDER BY comments_fts.rowid DESC LIMIT :n"
+                ") ORDER BY score, article_id",
+                params,
+            ).fetchall()
+            return [(row[0], row[1]) for row in rows]
+        articles = [
+            row[0]
+            for row in conn.execute(
+                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q "
+                "ORDER BY rowid DESC LIMIT :n",
+                params,
+            )
+        ]
+        titled: set[int] = set()
+        if articles:
+            titled = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :title "
+                    "AND rowid >= :oldest",
+                    {"title": f"title : ({params['q']})", "oldest": articles[-1]},
+                )
+            }
+        comments = conn.execute(
+            "SELECT c.article_id, c.id FROM comments_fts JOIN comments c "
+            f"ON c.id = comments_fts.rowid WHERE comments_fts MATCH :q AND {visible} "
+            "ORDER BY comments_fts.rowid DESC LIMIT :n",
+            params,
+        ).fetchall()
+        return [
+            *((a, None) for a in articles if a in titled),
+            *((a, None) for a in articles if a not in titled),
+            *((row[0], row[1]) for row in comments),
         ]
 
     # ------------------------------------------------------------------ chats and users

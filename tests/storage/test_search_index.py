@@ -8,7 +8,8 @@ from pathlib import Path
 from storage import Store
 from storage import db as dbmod
 from storage.importer import load_bundled_sample
-from storage.models import Block, ParsedArticle, ParsedComment, SearchHit
+from storage.models import Block, ParsedArticle, ParsedComment, SaveResult, SearchHit
+from storage.store import RANK_EXACTLY_UP_TO
 
 INDEXED = 9  # the migration that dropped the copies
 WORDS = [
@@ -170,3 +171,44 @@ async def test_words_in_quotes_are_found_together_in_order(store: Store) -> None
     # A quote left open, or an empty pair, leaves plain words.
     assert len(await store.search('"harbour bridge', None)) == 2
     assert len(await store.search('"" reopened', None)) == 2
+
+
+async def test_a_word_in_very_many_rows_ranks_the_newest_title_hits_first(store: Store) -> None:
+    def note(n: int, comments: int = 0) -> ParsedArticle:
+        titled = n % 3 == 0
+        return ParsedArticle(
+            title=f"Widget news {n}" if titled else f"Note {n}",
+            blocks=(Block("paragraph", f"Story {n} about a widget." if n else "No such thing."),),
+            source_key=f"many:{n}",
+            summary="",
+            timeline=(),
+            comments=tuple(ParsedComment("Ann", f"A widget remark {k}.") for k in range(comments)),
+        )
+
+    # Article 1 has more comments with the word than bm25 is asked to count.
+    results = await store.save_articles(
+        [note(0, comments=RANK_EXACTLY_UP_TO + 1), *(note(n) for n in range(1, 450))]
+    )
+    assert all(isinstance(result, SaveResult) for result in results)
+    hits = await store.search("widget", None, limit=12)
+    titles = [hit.title for hit in hits]
+    newest_titled = [f"Widget news {n}" for n in range(449, 0, -1) if n % 3 == 0]
+    assert titles == newest_titled[:12]
+    assert not any(hit.in_comment for hit in hits)
+    [only_comments] = await store.search("remark", None)
+    assert (only_comments.title, only_comments.in_comment) == ("Widget news 0", True)
+    # A rarer word is still ranked by bm25: the denser match first, though older.
+    for n, text in ((2000, "Zebra, zebra, zebra."), (2001, "A long story " * 30 + "zebra.")):
+        await store.save_article(
+            ParsedArticle(
+                title=f"Animal {n}",
+                blocks=(Block("paragraph", text),),
+                source_key=f"animal:{n}",
+                summary="",
+                timeline=(),
+            )
+        )
+    assert [hit.title for hit in await store.search("zebra", None)] == [
+        "Animal 2000",
+        "Animal 2001",
+    ]
