@@ -218,9 +218,16 @@ async def run_import(texts: str, db_path: str, mode: str) -> None:
     report = await import_sources(store, [texts], **options)
     elapsed = time.perf_counter() - started
     await store.close()
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    line = {"line": report.closing_line(), "seconds": elapsed, "own": own, "worker": workers}
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = {
+        "line": report.closing_line(),
+        "seconds": elapsed,
+        "own": own.ru_maxrss,
+        "worker": workers.ru_maxrss,
+        "cpu": own.ru_utime + own.ru_stime,
+        "worker_cpu": workers.ru_utime + workers.ru_stime,
+    }
     print(json.dumps(line))
 
 
@@ -341,6 +348,8 @@ async def main() -> None:
                     if result["worker"]
                     else ""
                 )
+                + f"; CPU {result['cpu']:.1f} s"
+                + (f" + {result['worker_cpu']:.1f} s in workers" if result["worker_cpu"] else "")
             )
 
         big_id = 1
