@@ -61,8 +61,8 @@ from storage.text import clean_line
 
 COMMENTS_PER_PAGE = 5
 EXPORT_BATCH = 200
-SEARCH_CANDIDATES = 400
-RANK_EXACTLY_UP_TO = 2_000  # rows holding a word, for bm25 (see Store.search)
+SEARCH_CANDIDATES = 100
+RANK_EXACTLY_UP_TO = 1_000  # rows holding a word, for bm25 (see Store.search)
 SNIPPET_START = "\x02"
 SNIPPET_END = "\x03"
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
