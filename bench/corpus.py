@@ -223,25 +223,42 @@ async def run_import(texts: str, db_path: str, mode: str) -> None:
     line = {
         "line": report.closing_line(),
         "seconds": elapsed,
-        "own": own.ru_maxrss,
-        "worker": workers.ru_maxrss,
         "cpu": own.ru_utime + own.ru_stime,
         "worker_cpu": workers.ru_utime + workers.ru_stime,
     }
     print(json.dumps(line))
 
 
+def resident_kib(pid: int) -> int:
+    """A process's resident memory and its children's (workers), in KiB; 0 once gone."""
+    total = 0
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        total = int(status.split("VmRSS:")[1].split()[0])
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except (OSError, IndexError):
+        return total
+    return total + sum(resident_kib(int(child)) for child in children)
+
+
 def timed_import(texts: Path, db_path: Path, mode: str) -> dict[str, Any]:
-    """Run ``run_import`` in a fresh process (so its peak memory is its own)."""
+    """Run ``run_import`` in a fresh process, watching the memory of it and its workers."""
     for stale in db_path.parent.glob(db_path.name + "*"):
         stale.unlink()
-    output = subprocess.run(
+    process = subprocess.Popen(
         [sys.executable, __file__, "--import-run", str(texts), str(db_path), mode],
-        check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
-    ).stdout
+    )
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, resident_kib(process.pid))
+        time.sleep(0.02)
+    output, _ = process.communicate()
+    if process.returncode:
+        sys.exit(f"the import failed ({process.returncode})")
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    result["peak"] = peak
     return result
 
 
@@ -342,12 +359,7 @@ async def main() -> None:
                 f"import ({'one per transaction, in-process' if mode == 'slow' else 'default'}): "
                 f"{result['line']} in {result['seconds']:.1f} s = "
                 f"{args.import_slice / result['seconds']:,.0f} articles/s; peak memory "
-                f"{result['own'] / 1024:.0f} MiB"
-                + (
-                    f" + {result['worker'] / 1024:.0f} MiB a worker process"
-                    if result["worker"]
-                    else ""
-                )
+                f"{result['peak'] / 1024:.0f} MiB (all its processes together)"
                 + f"; CPU {result['cpu']:.1f} s"
                 + (f" + {result['worker_cpu']:.1f} s in workers" if result["worker_cpu"] else "")
             )
