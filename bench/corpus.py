@@ -245,8 +245,14 @@ def timed_import(texts: Path, db_path: Path, mode: str) -> dict[str, Any]:
     """Run ``run_import`` in a fresh process, watching the memory of it and its workers."""
     for stale in db_path.parent.glob(db_path.name + "*"):
         stale.unlink()
+    # Run by "-c", so the worker processes do not import this script as their
+    # main module (as with `newsbot import`, whose main module is small).
+    runner = (
+        "import asyncio, sys; sys.path.insert(0, sys.argv[1]); import corpus; "
+        "asyncio.run(corpus.run_import(*sys.argv[2:]))"
+    )
     process = subprocess.Popen(
-        [sys.executable, __file__, "--import-run", str(texts), str(db_path), mode],
+        [sys.executable, "-c", runner, str(Path(__file__).parent), str(texts), str(db_path), mode],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -270,11 +276,7 @@ async def main() -> None:
     parser.add_argument("--import-slice", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=1_000)
     parser.add_argument("--keep", metavar="DIR", help="build the database in DIR and keep it")
-    parser.add_argument("--import-run", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.import_run:
-        await run_import(*args.import_run)
-        return
 
     folder = Path(args.keep or tempfile.mkdtemp(prefix="newsbot-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
