@@ -13,6 +13,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -208,12 +209,17 @@ async def import_sources(
     loop = asyncio.get_running_loop()
 
     def parse(names: list[str]) -> asyncio.Future[Parsed]:
+        nonlocal pool
         if pool is not None:
-            return loop.run_in_executor(pool, _parse_files, names)
+            try:
+                return loop.run_in_executor(pool, _parse_files, names)
+            except BrokenProcessPool:  # a worker died: the rest is parsed here
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = None
         return asyncio.ensure_future(asyncio.to_thread(_parse_files, names))
 
     # Runs of small files are parsed ahead, a chunk at a time, up to AHEAD chunks.
-    chunks: dict[int, asyncio.Future[Parsed]] = {}
+    chunks: dict[int, tuple[list[str], asyncio.Future[Parsed]]] = {}
     starts = [
         i
         for i in range(len(sources))
@@ -228,7 +234,8 @@ async def import_sources(
             last = first
             while last + 1 < len(sources) and small[last + 1] and (last + 1) % CHUNK:
                 last += 1
-            chunks[first] = parse([str(sources[i]) for i in range(first, last + 1)])
+            files = [str(sources[i]) for i in range(first, last + 1)]
+            chunks[first] = (files, parse(files))
             queued += 1
 
     try:
@@ -240,7 +247,12 @@ async def import_sources(
                 await importer.add(str(name.source), [name])
                 done += 1
             elif done in chunks:
-                for source, items in await chunks.pop(done):
+                files, parsing = chunks.pop(done)
+                try:
+                    parsed = await parsing
+                except BrokenProcessPool:  # a worker died (killed, out of memory): here then
+                    parsed = await asyncio.to_thread(_parse_files, files)
+                for source, items in parsed:
                     parse_ahead()
                     await importer.add(source, items)
                     done += 1
@@ -262,8 +274,8 @@ async def import_sources(
             if progress is not None:
                 progress(done, len(sources), report)
     finally:
-        for chunk in chunks.values():
-            chunk.cancel()
+        for _, parsing in chunks.values():
+            parsing.cancel()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return report

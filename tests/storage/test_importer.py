@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import random
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +173,27 @@ async def test_one_bad_article_in_a_batch_fails_alone(store: Store) -> None:
     # The store is still usable, and the bad one alone can be retried once fixed.
     [again] = await store.save_articles([article(2)])
     assert isinstance(again, SaveResult) and again.outcome == "new"
+
+
+async def test_an_import_survives_its_worker_processes_dying(tmp_path: Path) -> None:
+    corpus = mixed_corpus(tmp_path / "corpus")
+    slow_store = await Store.open(tmp_path / "slow.sqlite3")
+    fast_store = await Store.open(tmp_path / "fast.sqlite3")
+    killed: list[int] = []
+
+    def kill_the_workers(done: int, total: int, report: ImportReport) -> None:
+        if done == 30 and not killed:
+            for child in multiprocessing.active_children():
+                assert child.pid is not None
+                os.kill(child.pid, signal.SIGKILL)
+                killed.append(child.pid)
+
+    try:
+        slow = await import_sources(slow_store, [str(corpus)], batch_size=1, workers=0)
+        fast = await import_sources(fast_store, [str(corpus)], progress=kill_the_workers)
+        assert len(killed) == 2  # both workers were there, and died
+        assert outcome(fast) == outcome(slow)
+        assert await exported(fast_store) == await exported(slow_store)
+    finally:
+        await slow_store.close()
+        await fast_store.close()
