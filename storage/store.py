@@ -61,7 +61,7 @@ from storage.text import clean_line
 
 COMMENTS_PER_PAGE = 5
 EXPORT_BATCH = 200
-SEARCH_CANDIDATES = 100
+SEARCH_CANDIDATES = 50
 RANK_EXACTLY_UP_TO = 1_000  # rows holding a word, for bm25 (see Store.search)
 SNIPPET_START = "\x02"
 SNIPPET_END = "\x03"
