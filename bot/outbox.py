@@ -48,8 +48,8 @@ from storage.queues import Delivery
 log = logging.getLogger(__name__)
 
 MAX_PUSHED = 5  # cards a chat gets in one round; then a pointer to /latest
-ROUND_SECONDS = 5.0  # how often the outbox looks for due deliveries
-PUSH_SETTLE = 2.0  # a chat's new pushes wait until none is younger (a burst goes as one)
+ROUND_SECONDS = 1.0  # how often the outbox looks for due deliveries (one cheap query)
+PUSH_SETTLE = 1.0  # a chat's new pushes wait until none is younger (a burst goes as one)
 CHATS_AT_ONCE = 32  # chats sent to side by side
 RETRY_SECONDS = 30.0  # first pause after Telegram failed; doubles up to an hour
 _STOP = "stop"
@@ -105,7 +105,7 @@ class Outbox:
             try:
                 await self.deliver_due()
                 rounds += 1
-                if rounds % 720 == 1:  # about hourly
+                if rounds % 3600 == 1:  # about hourly
                     await queues.prune_inbox(self.store)
             except Exception:  # the outbox must outlive one bad round
                 log.exception("sending queued messages failed; trying again next round")
