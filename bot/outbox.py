@@ -107,6 +107,7 @@ class Outbox:
                 rounds += 1
                 if rounds % 3600 == 1:  # about hourly
                     await queues.prune_inbox(self.store)
+                    await queues.prune_deliveries(self.store)
             except Exception:  # the outbox must outlive one bad round
                 log.exception("sending queued messages failed; trying again next round")
             with contextlib.suppress(TimeoutError):

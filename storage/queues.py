@@ -21,6 +21,7 @@ from storage.store import Store
 DeliveryKind = Literal["push", "reply"]
 DeliveryState = Literal["queued", "sending", "sent", "unknown", "failed", "folded"]
 INBOX_KEEP_SECONDS = 2 * 24 * 3600  # longer than Telegram keeps an unconfirmed update
+DELIVERIES_KEEP_SECONDS = 30 * 24 * 3600  # what became of a message, for `newsbot stats`
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,19 @@ async def prune_inbox(store: Store, now: float | None = None) -> int:
 
 
 # ---------------------------------------------------------------------- the outbox
+
+
+async def prune_deliveries(store: Store, now: float | None = None) -> int:
+    """Forget finished deliveries older than ``DELIVERIES_KEEP_SECONDS``; how many.
+
+    Queued ones stay whatever their age: they are still owed.
+    """
+    cutoff = (now or time.time()) - DELIVERIES_KEEP_SECONDS
+    async with store.transaction() as db:
+        cursor = await db.execute(
+            "DELETE FROM deliveries WHERE state <> 'queued' AND created_at < ?", (cutoff,)
+        )
+    return cursor.rowcount
 
 
 async def claim_reply(

@@ -311,6 +311,9 @@ async def test_an_article_imported_while_the_bot_was_stopped_reaches_every_subsc
     # Importing it again, or another round, sends nothing more.
     await import_sources(store, [str(article_file(tmp_path, "Harbour Reopens"))])
     assert await outbox.deliver_due(settle=0) == 0
+    # A month on, what became of them is forgotten; nothing owed ever is.
+    assert await queues.prune_deliveries(store) == 0
+    assert await queues.prune_deliveries(store, now=time.time() + 31 * 24 * 3600) == 3
 
 
 async def test_the_running_bot_pushes_an_article_another_process_imported(
