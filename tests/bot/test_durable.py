@@ -159,16 +159,21 @@ async def test_a_webhook_update_is_stored_before_it_is_queued_and_replayed_after
 ) -> None:
     reader = api.user("Reader")
     chat = api.private_chat(reader)
-    update = api.send_text(chat, reader, "/comment 1 Sent through the webhook.", queue=False)
+    first = api.send_text(chat, reader, "/comment 1 Sent through the webhook.", queue=False)
+    second = api.send_text(chat, reader, "/help", queue=False)
     app = build_application(settings, request=OfflineRequest(api), store=store)
     async with app:
         await open_store(app)
         # python-telegram-bot's webhook handler awaits this put before it answers Telegram.
-        await app.update_queue.put(Update.de_json(update, app.bot))
-        assert [i for i, _ in await queues.unhandled_updates(store)] == [update["update_id"]]
-    # The bot died before handling it: the next start handles it first.
+        for update in (first, second):
+            await app.update_queue.put(Update.de_json(update, app.bot))
+        stored = [i for i, _ in await queues.unhandled_updates(store)]
+        assert stored == [first["update_id"], second["update_id"]]
+    # The bot died before handling them: the next start handles them first, in order.
     async with running(api, store, settings):
-        await until(lambda: len(confirmations(api, chat)) == 1)
+        await until(lambda: len(api.sent_messages(chat)) == 2)
+    answers = [m["text"] for m in api.sent_messages(chat)]
+    assert answers[0].startswith(CONFIRMED) and "/latest" in answers[1]
     assert await queues.unhandled_updates(store) == []
 
 
@@ -465,3 +470,22 @@ async def test_a_push_telegram_refuses_is_failed_not_retried(
     assert not refused.ok
     counts = await queues.delivery_counts(store)
     assert (counts["failed"], counts["queued"], counts["unknown"]) == (1, 0, 0)
+
+
+async def test_an_answer_owed_to_a_reader_goes_before_pushes(
+    driver: Driver, store: Store, tmp_path: Path
+) -> None:
+    fans = [driver.api.user(f"Fan{n}") for n in range(3)]
+    for fan in fans:
+        only_text(await driver.say(fan, fan, "/subscribe"))
+    reader = fans[2]
+    await import_sources(store, [str(article_file(tmp_path, "Later Story"))])  # queued first
+    driver.api.fail_next("sendMessage", error_code=500)
+    await driver.say(reader, reader, "/comment 1 Owed an answer.")
+    outbox = outbox_of(driver.app)
+    outbox.clock = lambda: time.time() + 3600
+    driver.api.clear_calls()
+    assert await outbox.deliver_due(settle=0) == 4
+    texts = [c.params["text"] for c in driver.api.calls_to("sendMessage")]
+    assert texts[0].startswith(CONFIRMED)  # first of all, before any chat's push
+    assert [t.split("\n")[0] for t in texts[1:]] == ["<b>Later Story</b>"] * 3
