@@ -44,10 +44,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.app import build_application
+from bot.app import build_application, open_store
 from bot.config import Settings
 from bot.offline import OfflineBotAPI, OfflineChat, OfflineRequest, OfflineUser
-from storage import Store
+from storage import Store, queues
 
 
 class TimedAPI(OfflineBotAPI):
@@ -127,12 +127,14 @@ def _next_update(
     chat: OfflineChat,
     card: tuple[int, int] | None,
     articles: int,
+    *,
+    queue: bool = False,
 ) -> dict[str, Any]:
     roll = rng.random()
     if card is not None and roll < 0.35:
         message_id, article_id = card
         data = rng.choice([f"tl:{article_id}", f"cm:{article_id}:1", f"full:{article_id}"])
-        return api.press_button(chat, message_id, user, data, queue=False)
+        return api.press_button(chat, message_id, user, data, queue=queue)
     article_id = 1 + int(rng.paretovariate(1.2) * 50) % articles
     if roll < 0.5:
         text = f"/article {article_id}"
@@ -144,7 +146,7 @@ def _next_update(
         text = f"/comments {article_id} {rng.randint(1, 3)}"
     else:
         text = f"/comments 1 {rng.randint(1, 20_000)}"  # deep into the big thread
-    return api.send_text(chat, user, text, queue=False)
+    return api.send_text(chat, user, text, queue=queue)
 
 
 def echo_bot(api: OfflineBotAPI, concurrent: int = 1) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -225,6 +227,75 @@ async def run_with_network(
         "newsbot / echo one at a time: "
         f"{rates['newsbot, chats side by side'] / rates['echo, one at a time']:.1f}"
     )
+
+
+async def polled(
+    store: Store, updates: int, users: int, articles: int, *, inbox: bool
+) -> tuple[float, float]:
+    """Updates/s through long polling, as ``newsbot run`` gets them: with the durable
+    inbox (each fetched batch written in one transaction, each update marked handled),
+    or with it detached. Returns (updates/s, updates per CPU second): the second holds
+    still on a busy machine, where other processes take turns on the cores."""
+    api = OfflineBotAPI(username="BenchBot")
+    app = build_application(Settings(db_path=store.path), request=OfflineRequest(api), store=store)
+    rng = random.Random(11)
+    people = [api.user(f"Reader{n}") for n in range(users)]
+    chats = {user.id: api.private_chat(user) for user in people}
+    # The stand-in numbers its updates from 1 each run: forget the last run's.
+    await queues.prune_inbox(store, now=time.time() + 10 * queues.INBOX_KEEP_SECONDS)
+    async with app:
+        await open_store(app)
+        if not inbox:
+            assert app.bot_data.inbox is not None
+            app.bot_data.inbox.store = None
+        cards = {}
+        for user in people:
+            article_id = 1 + user.id % articles
+            text = f"/article {article_id}"
+            await app.process_update(
+                Update.de_json(api.send_text(chats[user.id], user, text, queue=False), app.bot)
+            )
+            cards[user.id] = (int(api.sent_messages(chats[user.id])[-1]["message_id"]), article_id)
+        last = 0
+        for _, user in zip(range(updates), itertools.cycle(people), strict=False):
+            update = _next_update(
+                api, rng, user, chats[user.id], cards[user.id], articles, queue=True
+            )
+            last = int(update["update_id"])
+        assert app.updater is not None
+        await app.start()
+        start, cpu = time.perf_counter(), time.process_time()
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        while True:  # until a getUpdates confirms the last update: all are on the queue
+            polls = api.calls_to("getUpdates")
+            if any(int(call.params.get("offset") or 0) > last for call in polls):
+                break
+            await api.wait_for_calls("getUpdates", len(polls) + 1)
+        await app.update_queue.join()  # every update handled
+        took, cpu = time.perf_counter() - start, time.process_time() - cpu
+        await app.updater.stop()
+        await app.stop()
+        if app.bot_data.inbox is not None:
+            await app.bot_data.inbox.flush()
+    return updates / took, updates / cpu
+
+
+async def run_inbox_cost(
+    store: Store, updates: int, users: int, articles: int, rounds: int = 3
+) -> None:
+    """The durable inbox's cost: long polling with it and without it, alternately."""
+    rates: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    for _ in range(rounds):
+        for inbox in (False, True):
+            rates[inbox].append(await polled(store, updates, users, articles, inbox=inbox))
+    print(f"through getUpdates, {updates:,} updates, best of {rounds} each:")
+    best = {}
+    for inbox in (False, True):
+        wall = max(rate for rate, _ in rates[inbox])
+        best[inbox] = max(per_cpu for _, per_cpu in rates[inbox])
+        label = "with the inbox" if inbox else "without the inbox"
+        print(f"  {label:<18} {wall:8,.0f} updates/s   {best[inbox]:8,.0f} updates per CPU second")
+    print(f"  the inbox's cost: {1 - best[True] / best[False]:.1%} of throughput per CPU second")
 
 
 async def run_echo(updates: int, users: int) -> dict[str, float]:
@@ -394,6 +465,8 @@ async def main() -> None:
     parser.add_argument("--network-updates", type=int, default=1_000)
     parser.add_argument("--rtt-ms", type=float, default=20.0, help="simulated round trip")
     parser.add_argument("--floor-updates", type=int, default=2_000, help="per command")
+    parser.add_argument("--polled-updates", type=int, default=5_000)
+    parser.add_argument("--only-inbox", action="store_true", help="measure the inbox's cost only")
     args = parser.parse_args()
     db_path = Path(args.corpus) / "corpus.sqlite3"
     if not db_path.exists():
@@ -402,6 +475,9 @@ async def main() -> None:
     try:
         articles = await store.article_count()
         print(f"corpus: {articles:,} articles; {args.updates:,} updates from {args.users:,} users")
+        if args.only_inbox:
+            await run_inbox_cost(store, args.polled_updates, args.users, articles)
+            return
         echo = await run_echo(args.updates, args.users)
         news = await run_newsbot(store, args.updates, args.users, articles, seed=5)
         echo_peak = await peak_memory(run_echo(args.memory_updates, args.users))
@@ -422,6 +498,7 @@ async def main() -> None:
         await run_with_network(
             store, args.network_updates, args.users, articles, args.rtt_ms / 1000
         )
+        await run_inbox_cost(store, args.polled_updates, args.users, articles)
     finally:
         await store.close()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import ConfigError, Settings, configure_logging, load_settings
-from storage import DatabaseFault, ImportReport, NewsbotError, Store, import_sources
+from storage import DatabaseFault, ImportReport, NewsbotError, Store, import_sources, queues
 from storage.channels import connected_channels
 from storage.ingest import article_record
 
@@ -100,6 +100,10 @@ async def _storage_command(args: argparse.Namespace, settings: Settings) -> int:
         try:
             for key, value in stats.items():
                 print(f"{key.replace('_', ' '):<{width}}  {value}", flush=True)
+            # Messages sent on the bot's own (pushes) or owed to readers after a failure.
+            sent = await queues.delivery_counts(store)
+            counts = ", ".join(f"{k} {v}" for k, v in sent.items())
+            print(f"{'deliveries':<{width}}  {counts}", flush=True)
             for channel in await connected_channels(store):
                 posts = f"{channel.posts} card{'s' if channel.posts != 1 else ''} published"
                 print(f"channel {channel.id}  {channel.title or ''} ({posts})", flush=True)

@@ -26,9 +26,10 @@ from bot.config import ConfigError, Settings
 from bot.context import BotData, NewsApp, NewsContext
 from bot.handlers import register
 from bot.handlers.channels import connect_channel, refresh_counts
-from bot.handlers.subscriptions import push_articles
+from bot.inbox import Inbox, InboxQueue, InboxRequest
 from bot.ordering import MAX_CONCURRENT_UPDATES, ChatOrderedProcessor
-from bot.request import ResilientRequest
+from bot.outbox import Outbox
+from bot.request import Pacer, ResilientRequest
 from storage import ImportReport, NewsbotError, Store, import_sources, load_bundled_sample
 from storage.text import is_valid, valid_text
 
@@ -104,12 +105,16 @@ def build_application(
     """Build the bot: typed context, HTML defaults, resilient requests, every handler.
 
     Updates from different chats are handled concurrently, those of one chat in
-    order (``bot.ordering``).
+    order (``bot.ordering``). Every update is kept in the database's inbox before
+    Telegram is told it arrived (``bot.inbox``), and what the bot sends on its own
+    goes through the outbox (``bot.outbox``), paced as Telegram asks.
 
     ``request`` replaces the HTTP transport (the offline stand-in in tests and
     ``newsbot chat``). A ``store`` passed in is used as is and left open;
     otherwise ``post_init`` opens ``settings.db_path`` and ``post_shutdown`` closes it.
     """
+    inbox = Inbox()
+    pacer = Pacer()
     builder = (
         ApplicationBuilder()
         .application_class(NewsApplication)
@@ -125,18 +130,24 @@ def build_application(
         # A connection for every update handled at once, and a few for feed pushes.
         .request(
             ResilientRequest(
-                request or HTTPXRequest(connection_pool_size=MAX_CONCURRENT_UPDATES + 8)
+                request or HTTPXRequest(connection_pool_size=MAX_CONCURRENT_UPDATES + 8),
+                pacer=pacer,
             )
         )
-        .get_updates_request(get_updates_request or request or HTTPXRequest())
+        # A fetched batch of updates is stored before the next getUpdates confirms it.
+        .get_updates_request(InboxRequest(get_updates_request or request or HTTPXRequest(), inbox))
+        # A webhook's update is stored before the webhook answers Telegram.
+        .update_queue(InboxQueue(inbox))
         # Chats are served side by side, each chat's updates in the order they came.
-        .concurrent_updates(ChatOrderedProcessor())
+        .concurrent_updates(ChatOrderedProcessor(inbox=inbox))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
     app: NewsApp = builder.build()
     app.bot_data.settings = settings
     app.bot_data.store = store
+    app.bot_data.inbox = inbox
+    app.bot_data.outbox = Outbox(app.bot, app.bot_data.open_store, pacer)
     register(app)
     return app
 
@@ -151,12 +162,21 @@ async def open_store(app: NewsApp) -> Store:
     if await store.article_count() == 0:
         article_id = await load_bundled_sample(store)
         log.info("empty database: loaded the bundled sample article as id %s", article_id)
+    inbox = app.bot_data.inbox
+    if inbox is not None:
+        inbox.attach(store)
     return store
 
 
 async def post_init(app: NewsApp) -> None:
-    """Open the store, register the command menus, start feed polling when FEEDS is set."""
+    """Open the store, queue the updates a crash left unhandled, register the command
+    menus, start the outbox, and feed polling when FEEDS is set."""
     await open_store(app)
+    data = app.bot_data
+    if data.inbox is not None:
+        await data.inbox.replay(app.update_queue, app.bot)
+    if data.outbox is not None:
+        await data.outbox.start()
     private, group = command_menus()
     await app.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
     await app.bot.set_my_commands(group, scope=BotCommandScopeAllGroupChats())
@@ -171,7 +191,7 @@ async def post_init(app: NewsApp) -> None:
 
 
 async def post_shutdown(app: NewsApp) -> None:
-    """Stop feed polling and close the store if this application opened it."""
+    """Stop feed polling and the outbox; close the store if this application opened it."""
     data = app.bot_data
     for task in (data.feed_task, data.channel_task):
         if task is not None:
@@ -179,6 +199,10 @@ async def post_shutdown(app: NewsApp) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     data.feed_task = data.channel_task = None
+    if data.outbox is not None:
+        await data.outbox.stop()
+    if data.inbox is not None:
+        await data.inbox.flush()
     if data.owns_store and data.store is not None:
         store, data.store, data.owns_store = data.store, None, False
         await store.close()
@@ -205,7 +229,11 @@ async def poll_feeds(app: NewsApp, settings: Settings) -> None:
 
 
 async def poll_feeds_once(app: NewsApp, settings: Settings) -> ImportReport:
-    """One round of feed polling: import FEEDS, push what is new, log what failed."""
+    """One round of feed polling: import FEEDS, push what is new, log what failed.
+
+    Saving an article queues it for every subscribed chat; the round then sends
+    what is due at once rather than at the outbox's next round.
+    """
     store = app.bot_data.open_store()
     # Feeds that did not change since the last round answer 304 and cost nothing.
     validators = app.bot_data.feed_validators
@@ -214,7 +242,8 @@ async def poll_feeds_once(app: NewsApp, settings: Settings) -> ImportReport:
         log.warning("feed import: %s", error)
     if report.new_ids:
         log.info("feeds: %s", report.closing_line())
-        await push_articles(app.bot, store, report.new_ids)
+        if app.bot_data.outbox is not None:
+            await app.bot_data.outbox.deliver_due(settle=0)
     return report
 
 

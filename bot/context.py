@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -19,6 +19,10 @@ from bot.config import Settings
 from bot.reports import AdminReports
 from storage import Store
 from storage.ingest.sources import Validators
+
+if TYPE_CHECKING:
+    from bot.inbox import Inbox
+    from bot.outbox import Outbox
 
 
 @dataclass
@@ -41,6 +45,8 @@ class BotData:
     channel_task: asyncio.Task[Any] | None = None  # keeps channel cards' counts current
     # When ADMIN_CHAT_ID last heard of an error, and the errors held back since.
     admin_reports: AdminReports = field(default_factory=AdminReports)
+    inbox: Inbox | None = None  # updates kept until handled (bot.inbox)
+    outbox: Outbox | None = None  # messages kept until sent (bot.outbox)
 
     def open_store(self) -> Store:
         """The store; an error if the application has none yet."""

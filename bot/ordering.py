@@ -17,6 +17,11 @@ of its user, and waits for both before it takes a running slot. So an update
 waiting its turn holds no slot, and a busy chat (one waiting out a flood limit,
 say) never keeps other chats from running. Every update waits only for older
 ones, so none can wait for each other.
+
+With an ``Inbox`` (``bot.inbox``), an update is handled only if it was not
+handled before, and is marked handled in the database once it has been; one
+whose handling was cancelled (the bot stopping mid-way) stays unhandled, for
+the next start.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from bot.inbox import Inbox
 
 MAX_CONCURRENT_UPDATES = 64  # running at once: far above what Telegram lets one bot send
 MAX_WAITING_UPDATES = 10_000  # arrived and not yet finished, running or waiting their turn
@@ -49,14 +56,16 @@ def order_keys(update: object) -> list[Key]:
 class ChatOrderedProcessor(BaseUpdateProcessor):
     """Concurrent across chats and users, in arrival order within a chat and for a user."""
 
-    __slots__ = ("_last", "_running")
+    __slots__ = ("_last", "_running", "inbox")
 
     def __init__(
         self,
         max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
         max_waiting_updates: int = MAX_WAITING_UPDATES,
+        inbox: Inbox | None = None,
     ) -> None:
         super().__init__(max(max_waiting_updates, max_concurrent_updates))
+        self.inbox = inbox
         self._running = asyncio.BoundedSemaphore(max_concurrent_updates)
         # The newest update of each chat and user: done once it has been handled.
         self._last: dict[Key, asyncio.Future[None]] = {}
@@ -72,9 +81,18 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         try:
             if earlier:
                 await asyncio.wait(earlier)  # waits without cancelling them
+            if self.inbox is not None and not self.inbox.begin(update):
+                return  # handled before: a redelivery, or a copy replayed after a restart
             async with self._running:
                 started = True
-                await coroutine
+                try:
+                    await coroutine
+                except BaseException:
+                    if self.inbox is not None:
+                        self.inbox.abandon(update)
+                    raise
+                if self.inbox is not None:
+                    await self.inbox.done(update)
         finally:
             if not started and isinstance(coroutine, Coroutine):
                 coroutine.close()  # cancelled while waiting: never started, never awaited

@@ -19,7 +19,9 @@ from bot.app import build_application, open_store
 from bot.config import Settings
 from bot.context import NewsApp
 from bot.offline import ApiCall, OfflineBotAPI, OfflineChat, OfflineRequest, OfflineUser
+from bot.outbox import Outbox
 from storage import Store
+from storage.ingest import enrich, parse_text
 
 ADMIN_ID = 999
 # A read on the event loop must go through an index: one that would scan fails its test.
@@ -108,6 +110,19 @@ class Driver:
         """``user`` edits their message."""
         where = self.chat_of(chat)
         return await self.feed(self.api.edit_text(where, message_id, user, text, queue=False))
+
+
+def outbox_of(app: NewsApp) -> Outbox:
+    """The application's outbox (``build_application`` makes it)."""
+    assert app.bot_data.outbox is not None
+    return app.bot_data.outbox
+
+
+async def push_new_article(driver: Driver, store: Store, title: str) -> int:
+    """Save a new article (which queues it for every subscribed chat) and send what is due."""
+    text = f"{title}\n\nThe desk reported it in May 2024."
+    await store.save_article(enrich(parse_text(text, f"{title}.txt")))
+    return await outbox_of(driver.app).deliver_due(settle=0)
 
 
 def sent(calls: list[ApiCall], method: str = "sendMessage") -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ from bot.handlers.common import (
     reply,
 )
 from bot.identity import author_of, display_name
+from bot.outbox import answer_once
 from storage import channels as channel_store
 from storage import visibility
 from storage.clock import utc_now
@@ -377,8 +378,11 @@ async def post_comment(
     if message is None or chat is None or author is None:
         return
     already = await context.store.comment_by_message(chat.id, message.message_id)
-    if already is not None:
-        return  # a redelivered update: stored and confirmed the first time
+    if already is not None:  # a redelivered update: confirm it, unless that was done
+        if not quiet:
+            title = await context.store.article_title(already.article_id)
+            await _confirm(update, context, already, title or "")
+        return
     title = await context.store.article_title(article_id)
     if title is None:
         await reply(update, ARTICLE_GONE)
@@ -403,7 +407,7 @@ async def post_comment(
         scope = stored_chat.scope
         if quiet:  # a discussion is as public as its channel, unless its admins chose
             scope = await channel_store.discussion_scope(context.store, chat.id)
-    comment, created = await context.store.add_comment(
+    comment, _ = await context.store.add_comment(
         article_id=article_id,
         parent_id=parent_id,
         body=body,
@@ -414,14 +418,21 @@ async def post_comment(
         visibility=_visibility_for(update, scope),
         now=utc_now(context.now()),
     )
-    if not created or quiet:
-        return
+    if not quiet:
+        await _confirm(update, context, comment, title)
+
+
+async def _confirm(update: Update, context: NewsContext, comment: Comment, title: str) -> None:
+    """Confirm a stored comment once, however often its update is handled."""
+    parent_id = comment.parent_id
     what = f"Reply #{comment.id} to #{parent_id}" if parent_id else f"Comment #{comment.id}"
     where = "" if visibility.seen_everywhere(comment) else " (visible in this group only)"
-    await reply(
+    await answer_once(
         update,
+        context,
+        f"comment:{comment.id}",
         f"✅ {what} posted on “{render.title_in_text(title)}”{where}.",
-        keyboards.comment_buttons(article_id, comment.id),
+        keyboards.comment_buttons(comment.article_id, comment.id),
     )
 
 

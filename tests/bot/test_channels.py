@@ -6,11 +6,10 @@ import dataclasses
 
 from bot.app import post_init, post_shutdown
 from bot.handlers.channels import publish_card, refresh_counts
-from bot.handlers.subscriptions import push_articles
 from bot.offline import OfflineChat, OfflineUser
 from storage import Store
 from storage import channels as channel_store
-from tests.conftest import ADMIN_ID, Driver, buttons, only_text, sent
+from tests.conftest import ADMIN_ID, Driver, buttons, only_text, push_new_article, sent
 
 DEEP = "https://t.me/NewsTestBot?start="
 
@@ -175,13 +174,13 @@ async def test_subscribe_inside_a_forum_topic_sends_new_articles_there(
         "This topic is already subscribed."
     )
     driver.api.clear_calls()
-    assert await push_articles(driver.app.bot, store, [1]) == 1
+    assert await push_new_article(driver, store, "Harbour Reopens") == 1
     [card] = sent(driver.api.calls)
     assert (card["chat_id"], card["message_thread_id"]) == (forum.id, news)
     # Sent again from the General topic, /subscribe moves the articles there.
     moved = only_text(await driver.say(forum, owner, "/subscribe"))
     assert moved == "Subscribed: new articles will be posted here. /unsubscribe stops."
     driver.api.clear_calls()
-    await push_articles(driver.app.bot, store, [1])
+    await push_new_article(driver, store, "Harbour Closes")
     [card] = sent(driver.api.calls)
     assert "message_thread_id" not in card

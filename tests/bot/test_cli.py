@@ -88,6 +88,7 @@ def test_stats_and_backup(
     code, out, _ = run(capsys, "stats")
     assert code == 0
     assert "articles          1" in out and "comments          5" in out
+    assert "deliveries        queued 0, sending 0, sent 0, unknown 0, failed 0, folded 0" in out
     assert "channel -" not in out
     with sqlite3.connect(database) as db:  # a channel connected by /connect or CHANNEL_IDS
         db.execute(

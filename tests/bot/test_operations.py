@@ -86,7 +86,7 @@ async def test_a_network_error_in_a_handler_is_one_warning_line(
     [line] = [r for r in caplog.records if r.name == "bot.handlers.errors"]
     assert line.levelno == logging.WARNING
     message = line.getMessage()
-    assert message.startswith("NetworkError: ") and "planted" in message
+    assert message.startswith("NotDelivered: ") and "planted" in message  # a NetworkError
     assert ", while handling update " in message and "\n" not in message
     assert tracebacks(caplog) == []
     assert driver.bot_messages(cy)[-1]["text"] == APOLOGY

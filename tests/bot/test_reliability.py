@@ -9,10 +9,9 @@ from telegram.error import RetryAfter
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.config import Settings
-from bot.handlers.subscriptions import push_articles
 from bot.offline import OfflineBotAPI, OfflineRequest
 from storage import Store
-from tests.conftest import Driver, only_text, sent, texts
+from tests.conftest import Driver, only_text, push_new_article, sent, texts
 
 
 async def test_a_flood_limit_is_waited_out_and_the_message_sent(driver: Driver) -> None:
@@ -61,14 +60,14 @@ async def test_pushing_to_a_chat_that_blocked_the_bot_unsubscribes_it(
     )
     driver.api.block_bot(quitter, queue=False)
     driver.api.clear_calls()
-    count = await push_articles(driver.app.bot, store, [1])
+    count = await push_new_article(driver, store, "Harbour Reopens")
     assert count == 1
     assert [c.params["chat_id"] for c in driver.api.calls_to("sendMessage")] == [
         fan.id,
         quitter.id,
     ]
     assert await store.subscribed_chats() == [fan.id]
-    assert driver.bot_messages(fan)[-1]["text"].startswith("Joint Anti-Missile Drills")
+    assert driver.bot_messages(fan)[-1]["text"].startswith("Harbour Reopens\n")
 
 
 async def test_only_group_admins_subscribe_a_group(driver: Driver, store: Store) -> None:
@@ -161,7 +160,7 @@ async def test_pushing_to_a_group_that_became_a_supergroup_follows_it(
     # The bot missed the service messages (it was down, say): the next push finds out.
     supergroup, _, _ = driver.api.upgrade_to_supergroup(group, boss, queue=False)
     driver.api.clear_calls()
-    assert await push_articles(driver.app.bot, store, [1]) == 1
+    assert await push_new_article(driver, store, "Harbour Reopens") == 1
     refused, delivered = driver.api.calls_to("sendMessage")
     assert refused.params["chat_id"] == group.id and not refused.ok
     assert delivered.params["chat_id"] == supergroup.id and delivered.ok
