@@ -3,7 +3,7 @@
 The inbox keeps each Telegram update from the moment it arrives until its
 handlers are done with it. The outbox (the ``deliveries`` table) keeps each
 message the bot sends on its own or owes a reader, once per chat and key, and
-what became of it. Both tables come from migration ``0009_inbox_outbox``; a
+what became of it. Both tables come from migration ``0010_inbox_outbox``; a
 trigger there queues every new article for every subscribed chat.
 """
 
