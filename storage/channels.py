@@ -133,7 +133,7 @@ async def set_shown_count(store: Store, channel_id: int, message_id: int, count:
 
 async def discussion_scope(store: Store, chat_id: int) -> Visibility:
     """Who sees a discussion group's comments: everyone, unless its admins chose the group."""
-    row = await store._one("SELECT scope, scope_chosen FROM chats WHERE id = ?", (chat_id,))
+    row = await store._point_one("SELECT scope, scope_chosen FROM chats WHERE id = ?", (chat_id,))
     if row is not None and row["scope_chosen"] and row["scope"] == "group":
         return "group"
     return "public"

@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from sqlite3 import Connection
 from typing import Any, Literal
 
 from storage.clock import utc_now
@@ -127,14 +128,17 @@ async def claim_reply(
 ) -> int | None:
     """Take on sending an answer owed to a reader; its delivery id, or None if it was taken
     before (sent, queued to be sent, or possibly sent)."""
-    async with store.transaction() as db:
-        cursor = await db.execute(
+
+    def claim(conn: Connection) -> int | None:
+        cursor = conn.execute(
             "INSERT OR IGNORE INTO deliveries "
             "(chat_id, key, kind, payload, state, attempts, not_before, created_at) "
             "VALUES (?, ?, 'reply', ?, 'sending', 1, ?, ?)",
             (chat_id, key, json.dumps(payload, ensure_ascii=False), now, now),
         )
-    return cursor.lastrowid if cursor.rowcount == 1 else None
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    return await store.write_once(claim)
 
 
 async def start_sending(store: Store, delivery_id: int) -> bool:
@@ -150,12 +154,15 @@ async def start_sending(store: Store, delivery_id: int) -> bool:
 
 async def mark_sent(store: Store, delivery_id: int, message_id: int, now: float) -> None:
     """Telegram accepted the message: record its id."""
-    async with store.transaction() as db:
-        await db.execute(
+
+    def mark(conn: Connection) -> None:
+        conn.execute(
             "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?, error = NULL "
             "WHERE id = ?",
             (message_id, now, delivery_id),
         )
+
+    await store.write_once(mark)
 
 
 async def mark_unknown(store: Store, delivery_id: int, error: str) -> None:

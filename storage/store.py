@@ -21,9 +21,8 @@ import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import fields, replace
-from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, NoReturn, TypeVar, cast
 
 import aiosqlite
 
@@ -228,6 +227,19 @@ _ARTICLE_SELECT = f"""
 """
 
 
+def _in_transaction(conn: Connection, work: Callable[..., T], *args: Any) -> T:
+    """Run ``work(conn, *args)`` between BEGIN IMMEDIATE and COMMIT (on the database thread)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(conn, *args)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
 class Store:
     """Everything the bot and the CLI read from and write to the corpus."""
 
@@ -293,17 +305,55 @@ class Store:
                         await self.db.rollback()
                     raise
             except (sqlite3.Error, DatabaseFault) as exc:
-                fault = database_fault(exc, self.path)
-                if fault is None:
-                    raise
-                self._note_fault(fault)
-                if fault is exc:
-                    raise
-                raise fault from exc
-            if self.fault is not None:
-                if self._fault_told:
-                    log.info("database %s takes writes again", self.path)
-                self.fault, self._fault_told = None, False
+                self._raise_fault(exc)
+            self._writes_again()
+
+    def _raise_fault(self, exc: sqlite3.Error | DatabaseFault) -> NoReturn:
+        """Raise a failed write's error as the project's fault (logged once), or as it is."""
+        fault = database_fault(exc, self.path)
+        if fault is None:
+            raise exc
+        self._note_fault(fault)
+        if fault is exc:
+            raise fault
+        raise fault from exc
+
+    def _writes_again(self) -> None:
+        if self.fault is not None:
+            if self._fault_told:
+                log.info("database %s takes writes again", self.path)
+            self.fault, self._fault_told = None, False
+
+    async def write_once(self, work: Callable[..., T], *args: Any) -> T:
+        """One write transaction in one hop: ``work(connection, *args)`` on the database
+        thread between BEGIN IMMEDIATE and COMMIT, rolled back if it raises.
+
+        As ``transaction``: another process's lock is waited out (the whole call is
+        tried again, with backoff) and a fault of the file is raised as a
+        ``DatabaseFault``. ``work`` must not commit, and may be run more than once.
+        """
+        pause, longest = WRITE_BACKOFF
+        deadline = asyncio.get_running_loop().time() + self.write_wait
+        async with self._write_lock:
+            try:
+                if isinstance(self.fault, DatabaseReadOnly):
+                    await self._reopen()
+                while True:
+                    try:
+                        result: T = await self._on_db_thread(_in_transaction, work, *args)
+                        break
+                    except sqlite3.OperationalError as exc:
+                        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                            raise
+                        left = deadline - asyncio.get_running_loop().time()
+                        if left <= 0:
+                            raise DatabaseBusy(self.path, f"waited {self.write_wait:g}s") from exc
+                        await asyncio.sleep(min(pause, left))
+                        pause = min(pause * 2, longest)
+            except (sqlite3.Error, DatabaseFault) as exc:
+                self._raise_fault(exc)
+            self._writes_again()
+        return result
 
     async def _begin(self) -> None:
         """BEGIN IMMEDIATE, waiting for a lock held by another process."""
@@ -1016,30 +1066,79 @@ class Store:
         A redelivered Telegram update carries the same (chat_id, message_id):
         the comment stored the first time comes back and nothing is written.
         """
+        return await self.post_comment(
+            article_id=article_id,
+            parent_id=parent_id,
+            body=body,
+            author=author,
+            user_id=user_id,
+            chat=None,
+            chat_id=chat_id,
+            message_id=message_id,
+            visibility=visibility,
+            now=now,
+        )
+
+    async def post_comment(
+        self,
+        *,
+        article_id: int,
+        parent_id: int | None,
+        body: str,
+        author: str,
+        user_id: int | None,
+        chat: tuple[str, str | None] | None,
+        chat_id: int | None,
+        message_id: int | None,
+        visibility: Visibility,
+        now: str | None = None,
+    ) -> tuple[Comment, bool]:
+        """A comment from the chat, in one write on the database thread: its author's name
+        (and ``chat``'s type and title) recorded, the comment stored and read back.
+
+        (comment, False) if its Telegram message was stored before (a redelivery).
+        """
         if message_id is not None and chat_id is not None:
             existing = await self.comment_by_message(chat_id, message_id)
             if existing is not None:
                 return existing, False
-        async with self.transaction():
-            comment_id = await self._on_db_thread(
-                partial(
-                    self._insert_comment,
-                    article_id=article_id,
-                    parent_id=parent_id,
-                    author=author,
-                    user_id=user_id,
-                    origin="chat",
-                    chat_id=chat_id,
-                    message_id=message_id,
-                    visibility=visibility,
-                    body=body,
-                    created_at=now or utc_now(),
-                    import_key=message_key(chat_id, message_id),
-                )
-            )
-        comment = await self.comment(comment_id)
-        assert comment is not None
-        return comment, True
+        row, created = await self.write_once(
+            self._post_comment,
+            dict(
+                article_id=article_id,
+                parent_id=parent_id,
+                author=author,
+                user_id=user_id,
+                origin="chat",
+                chat_id=chat_id,
+                message_id=message_id,
+                visibility=visibility,
+                body=body,
+                created_at=now or utc_now(),
+                import_key=message_key(chat_id, message_id),
+            ),
+            chat,
+        )
+        return _comment(row), created
+
+    def _post_comment(
+        self, conn: Connection, fields: dict[str, Any], chat: tuple[str, str | None] | None
+    ) -> tuple[Row, bool]:
+        chat_id, message_id = fields["chat_id"], fields["message_id"]
+        select = f"SELECT {_COMMENT_COLUMNS} FROM comments"
+        if message_id is not None and chat_id is not None:
+            existing: Row | None = conn.execute(
+                f"{select} WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+            ).fetchone()
+            if existing is not None:  # stored since the caller looked
+                return existing, False
+        if fields["user_id"] is not None:
+            self._save_user(conn, fields["user_id"], clean_line(fields["author"]) or "?")
+        if chat is not None and chat_id is not None:
+            self._save_chat(conn, chat_id, *chat)
+        comment_id = self._insert_comment(conn, **fields)
+        row: Row = conn.execute(f"{select} WHERE id = ?", (comment_id,)).fetchone()
+        return row, True
 
     async def edit_comment(self, comment_id: int, body: str, now: str | None = None) -> None:
         """Replace a comment's text and mark it edited (a deleted comment has none to edit)."""
@@ -1226,24 +1325,31 @@ class Store:
     async def save_user(self, user_id: int, display_name: str) -> User:
         """Record a user's current display name, also on their comments; returns the user."""
         display_name = clean_line(display_name) or str(user_id)
-        async with self.transaction() as db:
-            row = await self._one(
-                "INSERT INTO users (id, display_name, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, "
-                "updated_at = excluded.updated_at WHERE display_name <> excluded.display_name "
-                "RETURNING banned",
-                (user_id, display_name, utc_now()),
-            )
-            if row is not None:  # new, or renamed: their comments show the name they go by
-                await db.execute(
-                    "UPDATE comments SET author = ? WHERE user_id = ? AND author <> ?",
-                    (display_name, user_id, display_name),
-                )
-        if row is None:  # unchanged: the conflict clause updated nothing
+        banned = await self.write_once(self._save_user, user_id, display_name)
+        if banned is None:  # unchanged: the conflict clause updated nothing
             user = await self.user(user_id)
             assert user is not None
             return user
-        return User(user_id, display_name, bool(row["banned"]))
+        return User(user_id, display_name, banned)
+
+    @staticmethod
+    def _save_user(conn: Connection, user_id: int, display_name: str) -> bool | None:
+        """Upsert a user's name (on the database thread); whether banned, None if unchanged."""
+        row = conn.execute(
+            "INSERT INTO users (id, display_name, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, "
+            "updated_at = excluded.updated_at WHERE display_name <> excluded.display_name "
+            "RETURNING banned",
+            (user_id, display_name, utc_now()),
+        ).fetchone()
+        if row is None:
+            return None
+        # New, or renamed: their comments show the name they go by.
+        conn.execute(
+            "UPDATE comments SET author = ? WHERE user_id = ? AND author <> ?",
+            (display_name, user_id, display_name),
+        )
+        return bool(row[0])
 
     async def user(self, user_id: int) -> User | None:
         """A user by Telegram id."""
@@ -1292,15 +1398,7 @@ class Store:
 
     async def save_chat(self, chat_id: int, chat_type: str, title: str | None) -> Chat:
         """Record a chat the bot has seen; returns it with its settings."""
-        async with self.transaction():
-            row = await self._one(
-                "INSERT INTO chats (id, type, title, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title, "
-                "updated_at = excluded.updated_at "
-                "WHERE type <> excluded.type OR title IS NOT excluded.title "
-                "RETURNING subscribed, scope, topic_id",
-                (chat_id, chat_type, title, utc_now()),
-            )
+        row = await self.write_once(self._save_chat, chat_id, chat_type, title)
         if row is None:
             chat = await self.chat(chat_id)
             assert chat is not None
@@ -1308,6 +1406,21 @@ class Store:
         return Chat(
             chat_id, chat_type, title, bool(row["subscribed"]), row["scope"], row["topic_id"]
         )
+
+    @staticmethod
+    def _save_chat(
+        conn: Connection, chat_id: int, chat_type: str, title: str | None
+    ) -> Row | None:
+        """Upsert a chat (on the database thread); its settings, None if unchanged."""
+        row: Row | None = conn.execute(
+            "INSERT INTO chats (id, type, title, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title, "
+            "updated_at = excluded.updated_at "
+            "WHERE type <> excluded.type OR title IS NOT excluded.title "
+            "RETURNING subscribed, scope, topic_id",
+            (chat_id, chat_type, title, utc_now()),
+        ).fetchone()
+        return row
 
     async def chat(self, chat_id: int) -> Chat | None:
         """A chat by Telegram id."""

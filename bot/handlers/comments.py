@@ -400,19 +400,20 @@ async def post_comment(
     if refusal is not None:
         await reply(update, refusal_text(refusal))
         return
-    await context.store.save_user(author.id, author.name)
     scope = "group"
     if in_group(update):
-        stored_chat = await context.store.save_chat(chat.id, chat.type, chat.title)
-        scope = stored_chat.scope
+        known = await context.store.chat(chat.id)
+        scope = known.scope if known is not None else "group"
         if quiet:  # a discussion is as public as its channel, unless its admins chose
             scope = await channel_store.discussion_scope(context.store, chat.id)
-    comment, _ = await context.store.add_comment(
+    # Its author, its chat and the comment itself: one write.
+    comment, _ = await context.store.post_comment(
         article_id=article_id,
         parent_id=parent_id,
         body=body,
         author=author.name,
         user_id=author.id,
+        chat=(chat.type, chat.title) if in_group(update) else None,
         chat_id=chat.id,
         message_id=message.message_id,
         visibility=_visibility_for(update, scope),

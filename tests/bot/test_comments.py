@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import Any
+
+import pytest
 
 from bot.config import Settings
 from bot.offline import OfflineUser
@@ -588,3 +591,25 @@ async def test_confirmations_quote_a_very_long_title_shortened(
     [params] = sent(calls)
     assert calls[0].ok and params["text"].startswith("✅ Comment #6 posted on “word word")
     assert len(params["text"]) < 300
+
+
+async def test_posting_a_comment_is_one_write_on_the_database_thread(
+    driver: Driver, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checks and reads go through indexes on the event loop; the database thread is
+    asked once to store the comment, once to claim its confirmation and once to
+    record it sent."""
+    reader = driver.api.user("Reader")
+    group = driver.api.group("Hops", supergroup=True)
+    await driver.say(group, reader, "/comment 1 warming up")  # the first time opens things
+    hops: list[object] = []
+    queue = store.db._execute
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(fn)
+        return await queue(fn, *args, **kwargs)
+
+    monkeypatch.setattr(store.db, "_execute", counted)
+    calls = await driver.say(group, reader, "/comment 1 counted")
+    assert only_text(calls).startswith("✅ Comment #7")
+    assert len(hops) == 3, hops
