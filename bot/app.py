@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 OFFLINE_TOKEN = "1:offline"
 CHANNEL_COUNT_SECONDS = 60  # how stale a channel card's comment count may get
+INDEX_SECONDS = 1.0  # how long a new comment may wait to be found by /search
 TOKEN_REJECTED = "Telegram rejected the token: check TELEGRAM_BOT_TOKEN"
 # An unreachable Bot API at start: the first pause, then twice as long, up to the longest.
 START_BACKOFF = (1.0, 60.0)
@@ -188,17 +189,18 @@ async def post_init(app: NewsApp) -> None:
     if settings.feeds:
         app.bot_data.feed_task = asyncio.create_task(poll_feeds(app, settings))
     app.bot_data.channel_task = asyncio.create_task(keep_channel_counts(app))
+    app.bot_data.index_task = asyncio.create_task(keep_search_index(app))
 
 
 async def post_shutdown(app: NewsApp) -> None:
     """Stop feed polling and the outbox; close the store if this application opened it."""
     data = app.bot_data
-    for task in (data.feed_task, data.channel_task):
+    for task in (data.feed_task, data.channel_task, data.index_task):
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    data.feed_task = data.channel_task = None
+    data.feed_task = data.channel_task = data.index_task = None
     if data.outbox is not None:
         await data.outbox.stop()
     if data.inbox is not None:
@@ -206,6 +208,16 @@ async def post_shutdown(app: NewsApp) -> None:
     if data.owns_store and data.store is not None:
         store, data.store, data.owns_store = data.store, None, False
         await store.close()
+
+
+async def keep_search_index(app: NewsApp) -> None:
+    """Every second, index for search the comments posted since (a batch is one write)."""
+    while True:
+        await asyncio.sleep(INDEX_SECONDS)
+        try:
+            await app.bot_data.open_store().index_comments()
+        except Exception:  # a bad round must not stop the next (search indexes them too)
+            log.exception("could not index new comments for search")
 
 
 async def keep_channel_counts(app: NewsApp) -> None:

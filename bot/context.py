@@ -43,6 +43,7 @@ class BotData:
     feed_validators: Validators = field(default_factory=dict)
     feed_task: asyncio.Task[Any] | None = None
     channel_task: asyncio.Task[Any] | None = None  # keeps channel cards' counts current
+    index_task: asyncio.Task[Any] | None = None  # indexes new comments for search
     # When ADMIN_CHAT_ID last heard of an error, and the errors held back since.
     admin_reports: AdminReports = field(default_factory=AdminReports)
     inbox: Inbox | None = None  # updates kept until handled (bot.inbox)

@@ -278,4 +278,5 @@ async def import_sources(
             parsing.cancel()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+    await store.index_comments()  # comments from the chat, in an export, wait for search
     return report

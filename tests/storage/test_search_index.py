@@ -212,3 +212,83 @@ async def test_a_word_in_very_many_rows_ranks_the_newest_title_hits_first(store:
         "Animal 2000",
         "Animal 2001",
     ]
+
+
+async def _fts_intact(store: Store) -> None:
+    """FTS5's own check that the comments index holds exactly the visible comments."""
+    await store.db.execute("INSERT INTO comments_fts (comments_fts) VALUES ('integrity-check')")
+
+
+async def _pending(store: Store) -> int:
+    row = await store._one("SELECT count(*) FROM fts_pending")
+    return int(row[0]) if row else 0
+
+
+async def test_chat_comments_are_indexed_in_a_batch_whatever_happens_before(
+    store: Store,
+) -> None:
+    article_id = await load_bundled_sample(store)
+
+    async def post(n: int, text: str) -> int:
+        comment, _ = await store.post_comment(
+            article_id=article_id,
+            parent_id=None,
+            body=text,
+            author="Ann",
+            user_id=5,
+            chat=None,
+            chat_id=5,
+            message_id=n,
+            visibility="public",
+        )
+        return comment.id
+
+    kept = await post(1, "zebra crossing")
+    edited = await post(2, "yellow submarine")
+    hidden = await post(3, "xylophone recital")
+    deleted = await post(4, "walrus song")
+    shown_again = await post(5, "violin lessons")
+    assert await _pending(store) == 5
+    # Changed before they were indexed: the index is not told about rows it never held.
+    await store.edit_comment(edited, "yellow umbrella")
+    await store.set_comment_status(hidden, "hidden")
+    await store.set_comment_status(deleted, "deleted")
+    await store.set_comment_status(shown_again, "hidden")
+    await store.set_comment_status(shown_again, "visible")
+    assert await store.index_comments(batch=2) == 5  # in three writes
+    assert await _pending(store) == 0
+    await _fts_intact(store)
+    for words, found in [
+        ("zebra", True),
+        ("yellow umbrella", True),
+        ("submarine", False),
+        ("xylophone", False),
+        ("walrus", False),
+        ("violin", True),
+    ]:
+        hits = await store.search(words, None)
+        assert bool(hits and hits[0].in_comment) is found, words
+    # Changes after indexing go through the index as before.
+    await store.set_comment_status(kept, "hidden")
+    await store.edit_comment(edited, "yellow taxi")
+    await _fts_intact(store)
+    assert await store.search("zebra", None) == []
+
+
+async def test_search_finds_a_comment_of_the_last_moment(store: Store) -> None:
+    article_id = await load_bundled_sample(store)
+    await store.post_comment(
+        article_id=article_id,
+        parent_id=None,
+        body="quokka sighting",
+        author="Bo",
+        user_id=6,
+        chat=None,
+        chat_id=6,
+        message_id=1,
+        visibility="public",
+    )
+    [hit] = await store.search("quokka", None)
+    assert hit.in_comment
+    assert await _pending(store) == 0
+    await _fts_intact(store)
