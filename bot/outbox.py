@@ -52,6 +52,7 @@ ROUND_SECONDS = 1.0  # how often the outbox looks for due deliveries (one cheap 
 PUSH_SETTLE = 1.0  # a chat's new pushes wait until none is younger (a burst goes as one)
 CHATS_AT_ONCE = 32  # chats sent to side by side
 RETRY_SECONDS = 30.0  # first pause after Telegram failed; doubles up to an hour
+SENT_DELAY = 0.02  # seconds a sent mark waits for others to share its write
 _STOP = "stop"
 
 
@@ -71,6 +72,8 @@ class Outbox:
         self.pacer = pacer
         self.wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._sent: list[tuple[int, int, float]] = []  # (delivery, message id, when)
+        self._recording: asyncio.Future[None] | None = None
 
     @property
     def store(self) -> Store:
@@ -90,8 +93,32 @@ class Outbox:
         if self._task is None:
             self._task = asyncio.create_task(self.run(), name="newsbot:outbox")
 
+    def note_sent(self, delivery_id: int, message_id: int) -> None:
+        """Record a message Telegram took, within ``SENT_DELAY``, with the others meanwhile.
+
+        Until then the delivery reads "sending": after a crash it is never sent again
+        (it arrived), only its message id is not kept.
+        """
+        self._sent.append((delivery_id, message_id, self.clock()))
+        if self._recording is None:
+            self._recording = asyncio.ensure_future(self._record_soon())
+
+    async def _record_soon(self) -> None:
+        await asyncio.sleep(SENT_DELAY)
+        await self.record_sent()
+
+    async def record_sent(self) -> None:
+        """Write the sent marks noted and not written yet (at once: the bot is stopping)."""
+        marks, self._sent, self._recording = self._sent, [], None
+        if marks:
+            try:
+                await queues.mark_sent_many(self.store, marks)
+            except Exception as exc:  # unrecorded, they read "sending": never sent again
+                log.warning("could not record %d messages sent: %s", len(marks), exc)
+
     async def stop(self) -> None:
         """Stop sending (a delivery being sent is left as the crash rules say)."""
+        await self.record_sent()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -289,39 +316,50 @@ async def record_failure(
     return "failed"
 
 
+def owed_answer(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> dict[str, object]:
+    """What the outbox keeps of an answer owed to a reader: enough to send it later."""
+    message = update.effective_message
+    return {
+        "text": text,
+        "reply_markup": markup.to_dict() if markup is not None else None,
+        "reply_to": message.message_id if message else None,
+        "thread_id": message.message_thread_id if message and message.is_topic_message else None,
+    }
+
+
 async def answer_once(
     update: Update,
     context: NewsContext,
     key: str,
     text: str,
     markup: InlineKeyboardMarkup | None = None,
+    *,
+    claimed: int | None = None,
 ) -> Message | None:
     """Send a reader an answer they are owed (a comment's confirmation) at most once.
 
-    The first time it is claimed in the outbox and sent as a reply; a redelivered
-    update, or the same update handled again after a restart, finds it claimed and
-    sends nothing. If Telegram did not take it, the outbox sends it later; if it
-    may have arrived (a timeout), it is not sent again. Either way the reader is
-    not told "Sorry": what they did was done.
+    The first time it is claimed in the outbox (``claimed``: it was, with what it
+    confirms) and sent as a reply; a redelivered update, or the same update handled
+    again after a restart, finds it claimed and sends nothing. If Telegram did not
+    take it, the outbox sends it later; if it may have arrived (a timeout), it is
+    not sent again. Either way the reader is not told "Sorry": what they did was done.
     """
-    message = update.effective_message
     chat = update.effective_chat
-    if message is None or chat is None:
+    if update.effective_message is None or chat is None:
         return None
-    payload = {
-        "text": text,
-        "reply_markup": markup.to_dict() if markup is not None else None,
-        "reply_to": message.message_id,
-        "thread_id": message.message_thread_id if message.is_topic_message else None,
-    }
     store = context.store
-    delivery_id = await queues.claim_reply(store, chat.id, key, payload, time.time())
+    delivery_id = claimed
+    if delivery_id is None:
+        payload = owed_answer(update, text, markup)
+        delivery_id = await queues.claim_reply(store, chat.id, key, payload, time.time())
     if delivery_id is None:
         return None  # answered before, or queued to be
+    outbox = context.bot_data.outbox
     try:
         sent = await reply(update, text, markup)
     except TelegramError as exc:
-        outbox = context.bot_data.outbox
         outcome = await record_failure(
             store, delivery_id, exc, outbox.pacer if outbox else None, 1, time.time()
         )
@@ -329,5 +367,8 @@ async def answer_once(
             outbox.wake.set()
         return None
     if sent is not None:
-        await queues.mark_sent(store, delivery_id, sent.message_id, time.time())
+        if outbox is not None:  # recorded with others in a moment: one write for many
+            outbox.note_sent(delivery_id, sent.message_id)
+        else:
+            await queues.mark_sent(store, delivery_id, sent.message_id, time.time())
     return sent

@@ -128,17 +128,21 @@ async def claim_reply(
 ) -> int | None:
     """Take on sending an answer owed to a reader; its delivery id, or None if it was taken
     before (sent, queued to be sent, or possibly sent)."""
+    return await store.write_once(claim_in, chat_id, key, payload, now)
 
-    def claim(conn: Connection) -> int | None:
-        cursor = conn.execute(
-            "INSERT OR IGNORE INTO deliveries "
-            "(chat_id, key, kind, payload, state, attempts, not_before, created_at) "
-            "VALUES (?, ?, 'reply', ?, 'sending', 1, ?, ?)",
-            (chat_id, key, json.dumps(payload, ensure_ascii=False), now, now),
-        )
-        return cursor.lastrowid if cursor.rowcount == 1 else None
 
-    return await store.write_once(claim)
+def claim_in(
+    conn: Connection, chat_id: int, key: str, payload: dict[str, Any], now: float
+) -> int | None:
+    """``claim_reply`` inside a write already open on the database thread (the one that
+    stores what the answer confirms, say)."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO deliveries "
+        "(chat_id, key, kind, payload, state, attempts, not_before, created_at) "
+        "VALUES (?, ?, 'reply', ?, 'sending', 1, ?, ?)",
+        (chat_id, key, json.dumps(payload, ensure_ascii=False), now, now),
+    )
+    return cursor.lastrowid if cursor.rowcount == 1 else None
 
 
 async def start_sending(store: Store, delivery_id: int) -> bool:
@@ -154,12 +158,17 @@ async def start_sending(store: Store, delivery_id: int) -> bool:
 
 async def mark_sent(store: Store, delivery_id: int, message_id: int, now: float) -> None:
     """Telegram accepted the message: record its id."""
+    await mark_sent_many(store, [(delivery_id, message_id, now)])
+
+
+async def mark_sent_many(store: Store, marks: Sequence[tuple[int, int, float]]) -> None:
+    """Record several messages Telegram accepted, (delivery, message id, when), in one write."""
 
     def mark(conn: Connection) -> None:
-        conn.execute(
+        conn.executemany(
             "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?, error = NULL "
             "WHERE id = ?",
-            (message_id, now, delivery_id),
+            [(message_id, now, delivery_id) for delivery_id, message_id, now in marks],
         )
 
     await store.write_once(mark)

@@ -1093,9 +1093,12 @@ class Store:
         message_id: int | None,
         visibility: Visibility,
         now: str | None = None,
+        then: Callable[[Connection, Comment], Any] | None = None,
     ) -> tuple[Comment, bool]:
         """A comment from the chat, in one write on the database thread: its author's name
-        (and ``chat``'s type and title) recorded, the comment stored and read back.
+        (and ``chat``'s type and title) recorded, the comment stored and read back, and
+        ``then(connection, comment)`` run in the same transaction (the claim of its
+        confirmation, say: committed with the comment or not at all).
 
         (comment, False) if its Telegram message was stored before (a redelivery).
         """
@@ -1103,7 +1106,7 @@ class Store:
             existing = await self.comment_by_message(chat_id, message_id)
             if existing is not None:
                 return existing, False
-        row, created = await self.write_once(
+        comment, created = await self.write_once(
             self._post_comment,
             dict(
                 article_id=article_id,
@@ -1119,12 +1122,17 @@ class Store:
                 import_key=message_key(chat_id, message_id),
             ),
             chat,
+            then,
         )
-        return _comment(row), created
+        return comment, created
 
     def _post_comment(
-        self, conn: Connection, fields: dict[str, Any], chat: tuple[str, str | None] | None
-    ) -> tuple[Row, bool]:
+        self,
+        conn: Connection,
+        fields: dict[str, Any],
+        chat: tuple[str, str | None] | None,
+        then: Callable[[Connection, Comment], Any] | None,
+    ) -> tuple[Comment, bool]:
         chat_id, message_id = fields["chat_id"], fields["message_id"]
         select = f"SELECT {_COMMENT_COLUMNS} FROM comments"
         if message_id is not None and chat_id is not None:
@@ -1132,14 +1140,16 @@ class Store:
                 f"{select} WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
             ).fetchone()
             if existing is not None:  # stored since the caller looked
-                return existing, False
+                return _comment(existing), False
         if fields["user_id"] is not None:
             self._save_user(conn, fields["user_id"], clean_line(fields["author"]) or "?")
         if chat is not None and chat_id is not None:
             self._save_chat(conn, chat_id, *chat)
         comment_id = self._insert_comment(conn, **fields)
-        row: Row = conn.execute(f"{select} WHERE id = ?", (comment_id,)).fetchone()
-        return row, True
+        comment = _comment(conn.execute(f"{select} WHERE id = ?", (comment_id,)).fetchone())
+        if then is not None:
+            then(conn, comment)
+        return comment, True
 
     async def edit_comment(self, comment_id: int, body: str, now: str | None = None) -> None:
         """Replace a comment's text and mark it edited (a deleted comment has none to edit)."""

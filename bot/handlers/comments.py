@@ -12,10 +12,12 @@ Ways to comment, all ending in ``post_comment``:
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
+from sqlite3 import Connection
 from typing import Any
 
-from telegram import ForceReply, Message, Update
+from telegram import ForceReply, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 
 from bot import keyboards, render
@@ -33,9 +35,9 @@ from bot.handlers.common import (
     reply,
 )
 from bot.identity import author_of, display_name
-from bot.outbox import answer_once
+from bot.outbox import answer_once, owed_answer
 from storage import channels as channel_store
-from storage import visibility
+from storage import queues, visibility
 from storage.clock import utc_now
 from storage.commenting import Reason, Refusal, check_edit, check_new
 from storage.errors import NotFound
@@ -406,7 +408,14 @@ async def post_comment(
         scope = known.scope if known is not None else "group"
         if quiet:  # a discussion is as public as its channel, unless its admins chose
             scope = await channel_store.discussion_scope(context.store, chat.id)
-    # Its author, its chat and the comment itself: one write.
+    # Its author, its chat, the comment itself and the claim of its confirmation: one write.
+    owed: list[tuple[str, str, InlineKeyboardMarkup, int | None]] = []
+
+    def claim_confirmation(conn: Connection, comment: Comment) -> None:
+        key, text, markup = _confirmation(comment, title)
+        payload = owed_answer(update, text, markup)
+        owed.append((key, text, markup, queues.claim_in(conn, chat.id, key, payload, time.time())))
+
     comment, _ = await context.store.post_comment(
         article_id=article_id,
         parent_id=parent_id,
@@ -418,23 +427,31 @@ async def post_comment(
         message_id=message.message_id,
         visibility=_visibility_for(update, scope),
         now=utc_now(context.now()),
+        then=None if quiet else claim_confirmation,
     )
-    if not quiet:
+    if owed:
+        key, text, markup, claimed = owed[0]
+        if claimed is not None:
+            await answer_once(update, context, key, text, markup, claimed=claimed)
+    elif not quiet:  # stored by an earlier handling of this very update
         await _confirm(update, context, comment, title)
 
 
-async def _confirm(update: Update, context: NewsContext, comment: Comment, title: str) -> None:
-    """Confirm a stored comment once, however often its update is handled."""
+def _confirmation(comment: Comment, title: str) -> tuple[str, str, InlineKeyboardMarkup]:
+    """A stored comment's confirmation: its outbox key, its text and its buttons."""
     parent_id = comment.parent_id
     what = f"Reply #{comment.id} to #{parent_id}" if parent_id else f"Comment #{comment.id}"
     where = "" if visibility.seen_everywhere(comment) else " (visible in this group only)"
-    await answer_once(
-        update,
-        context,
+    return (
         f"comment:{comment.id}",
         f"✅ {what} posted on “{render.title_in_text(title)}”{where}.",
         keyboards.comment_buttons(comment.article_id, comment.id),
     )
+
+
+async def _confirm(update: Update, context: NewsContext, comment: Comment, title: str) -> None:
+    """Confirm a stored comment once, however often its update is handled."""
+    await answer_once(update, context, *_confirmation(comment, title))
 
 
 async def on_edit(update: Update, context: NewsContext) -> None:

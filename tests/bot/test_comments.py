@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.offline import OfflineUser
 from storage import Store
 from storage.models import Block, ParsedArticle
-from tests.conftest import ADMIN_ID, Driver, buttons, only_text, sent, texts
+from tests.conftest import ADMIN_ID, Driver, buttons, only_text, outbox_of, sent, texts
 from tests.storage.test_jsonl import export_lines, save_lines
 
 TITLE = "Joint Anti-Missile Drills Conclude in Russia"
@@ -597,8 +597,8 @@ async def test_posting_a_comment_is_one_write_on_the_database_thread(
     driver: Driver, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Checks and reads go through indexes on the event loop; the database thread is
-    asked once to store the comment, once to claim its confirmation and once to
-    record it sent."""
+    asked once, to store the comment with the claim of its confirmation. That it was
+    sent is recorded a moment later, with whatever else was sent meanwhile."""
     reader = driver.api.user("Reader")
     group = driver.api.group("Hops", supergroup=True)
     await driver.say(group, reader, "/comment 1 warming up")  # the first time opens things
@@ -612,4 +612,8 @@ async def test_posting_a_comment_is_one_write_on_the_database_thread(
     monkeypatch.setattr(store.db, "_execute", counted)
     calls = await driver.say(group, reader, "/comment 1 counted")
     assert only_text(calls).startswith("✅ Comment #7")
-    assert len(hops) == 3, hops
+    assert len(hops) == 1, hops
+    await outbox_of(driver.app).record_sent()
+    assert len(hops) == 2, hops
+    row = await store._one("SELECT state, message_id FROM deliveries WHERE key = 'comment:7'")
+    assert row is not None and tuple(row) == ("sent", driver.last_id(group))
