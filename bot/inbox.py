@@ -37,6 +37,7 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
+from bot.request import WrappedRequest
 from storage import Store, queues
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,7 @@ class InboxQueue(asyncio.Queue[object]):
         await super().put(item)
 
 
-class InboxRequest(BaseRequest):
+class InboxRequest(WrappedRequest):
     """The getUpdates transport: a fetched batch is stored before anyone sees it.
 
     If the batch cannot be stored, the call fails as a network error: the
@@ -180,21 +181,8 @@ class InboxRequest(BaseRequest):
     """
 
     def __init__(self, inner: BaseRequest, inbox: Inbox) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.inbox = inbox
-
-    @property
-    def read_timeout(self) -> float | None:
-        """The wrapped transport's read timeout."""
-        return self.inner.read_timeout
-
-    async def initialize(self) -> None:
-        """Initialise the wrapped transport."""
-        await self.inner.initialize()
-
-    async def shutdown(self) -> None:
-        """Shut the wrapped transport down."""
-        await self.inner.shutdown()
 
     async def do_request(
         self,
@@ -207,7 +195,7 @@ class InboxRequest(BaseRequest):
         pool_timeout: ODVInput[float] = DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         """Pass the call on; store the updates a successful getUpdates returns."""
-        code, payload = await self.inner.do_request(
+        code, payload = await super().do_request(
             url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
         )
         if code != 200 or not url.endswith("/getUpdates"):

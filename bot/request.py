@@ -222,23 +222,12 @@ class Pacer:
                 del self._groups[chat_id]
 
 
-class ResilientRequest(BaseRequest):
-    """Resends a call only when it never reached Telegram; waits out flood limits."""
+class WrappedRequest(BaseRequest):
+    """A transport that wraps another (HTTPXRequest, or the offline stand-in's) and passes
+    calls on; subclasses add what they do around ``do_request``."""
 
-    def __init__(
-        self,
-        inner: BaseRequest,
-        *,
-        max_retries: int = 3,
-        max_wait: float = 60.0,
-        backoff: float = 0.5,
-        pacer: Pacer | None = None,
-    ) -> None:
+    def __init__(self, inner: BaseRequest) -> None:
         self.inner = inner
-        self.max_retries = max_retries
-        self.max_wait = max_wait
-        self.backoff = backoff
-        self.pacer = pacer
 
     @property
     def read_timeout(self) -> float | None:
@@ -252,6 +241,40 @@ class ResilientRequest(BaseRequest):
     async def shutdown(self) -> None:
         """Shut the wrapped transport down."""
         await self.inner.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Pass the call on to the wrapped transport."""
+        return await self.inner.do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+
+
+class ResilientRequest(WrappedRequest):
+    """Resends a call only when it never reached Telegram; waits out flood limits."""
+
+    def __init__(
+        self,
+        inner: BaseRequest,
+        *,
+        max_retries: int = 3,
+        max_wait: float = 60.0,
+        backoff: float = 0.5,
+        pacer: Pacer | None = None,
+    ) -> None:
+        super().__init__(inner)
+        self.max_retries = max_retries
+        self.max_wait = max_wait
+        self.backoff = backoff
+        self.pacer = pacer
 
     async def do_request(
         self,

@@ -21,6 +21,7 @@ import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import fields, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TypeVar, cast
 
@@ -333,24 +334,13 @@ class Store:
         tried again, with backoff) and a fault of the file is raised as a
         ``DatabaseFault``. ``work`` must not commit, and may be run more than once.
         """
-        pause, longest = WRITE_BACKOFF
-        deadline = asyncio.get_running_loop().time() + self.write_wait
         async with self._write_lock:
             try:
                 if isinstance(self.fault, DatabaseReadOnly):
                     await self._reopen()
-                while True:
-                    try:
-                        result: T = await self._on_db_thread(_in_transaction, work, *args)
-                        break
-                    except sqlite3.OperationalError as exc:
-                        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
-                            raise
-                        left = deadline - asyncio.get_running_loop().time()
-                        if left <= 0:
-                            raise DatabaseBusy(self.path, f"waited {self.write_wait:g}s") from exc
-                        await asyncio.sleep(min(pause, left))
-                        pause = min(pause * 2, longest)
+                result: T = await self._waiting_out_locks(
+                    partial(self._on_db_thread, _in_transaction, work, *args)
+                )
             except (sqlite3.Error, DatabaseFault) as exc:
                 self._raise_fault(exc)
             self._writes_again()
@@ -358,12 +348,16 @@ class Store:
 
     async def _begin(self) -> None:
         """BEGIN IMMEDIATE, waiting for a lock held by another process."""
+        await self._waiting_out_locks(partial(self.db.execute, "BEGIN IMMEDIATE"))
+
+    async def _waiting_out_locks(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """``attempt()``, tried again with backoff while another process holds the write
+        lock (SQLITE_BUSY), for up to ``write_wait`` seconds."""
         pause, longest = WRITE_BACKOFF
         deadline = asyncio.get_running_loop().time() + self.write_wait
         while True:
             try:
-                await self.db.execute("BEGIN IMMEDIATE")
-                return
+                return await attempt()
             except sqlite3.OperationalError as exc:
                 if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
                     raise
