@@ -13,9 +13,10 @@ import logging
 import traceback
 
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.context import NewsContext
+from bot.request import never_sent
 from storage.errors import DatabaseFault, database_fault
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,10 @@ async def report_error(update: object, context: NewsContext) -> None:
         await _tell_reader(update, fault.reader_text)
     elif isinstance(error, NetworkError | RetryAfter):
         log.warning("%s: %s, while handling %s", type(error).__name__, error, where)
-        await _tell_reader(update, APOLOGY)
+        if isinstance(error, RetryAfter | BadRequest) or never_sent(error):
+            await _tell_reader(update, APOLOGY)
+        # Else the answer was cut off on its way back (a timeout, a dropped connection):
+        # it may well have arrived, and "Sorry" after it would be wrong.
     else:
         log.error("error while handling %s", where, exc_info=error)
         await _tell_reader(update, APOLOGY)

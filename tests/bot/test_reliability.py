@@ -165,3 +165,21 @@ async def test_pushing_to_a_group_that_became_a_supergroup_follows_it(
     assert refused.params["chat_id"] == group.id and not refused.ok
     assert delivered.params["chat_id"] == supergroup.id and delivered.ok
     assert await store.subscribed_chats() == [supergroup.id]
+
+
+async def test_an_answer_cut_off_on_its_way_back_is_not_followed_by_sorry(
+    driver: Driver,
+) -> None:
+    """A timeout or a dropped connection after Telegram took the message: it arrived."""
+    reader = driver.api.user("Reader")
+    for timeout in (True, False):
+        driver.api.drop_after_delivery("sendMessage", timeout=timeout)
+        update = driver.api.send_text(driver.chat_of(reader), reader, "/latest", queue=False)
+        calls = await driver.feed(update, allow_errors=True)
+        assert [c.method for c in calls] == ["sendMessage"]  # the answer, and no apology
+        assert calls[0].dropped
+    # A call that never left (a connect error, every retry) did fail: then "Sorry".
+    driver.api.fail_next("sendMessage", network=True, times=4)
+    update = driver.api.send_text(driver.chat_of(reader), reader, "/latest", queue=False)
+    calls = await driver.feed(update, allow_errors=True)
+    assert calls[-1].ok and calls[-1].params["text"].startswith("Sorry, something went wrong")
