@@ -21,7 +21,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import keyboards, render
 from bot.context import NewsContext
-from bot.handlers.common import argument_text, reply
+from bot.handlers.common import argument_text, parse_chat_id, reply
 from storage import Store
 from storage import channels as channel_store
 
@@ -36,7 +36,7 @@ async def connect_channel(bot: Bot, store: Store, ref: str | int) -> str:
         chat = await bot.get_chat(ref)
     except (BadRequest, Forbidden):
         return (
-            f"I can't see the channel {render.esc(str(ref))}. Add me to it as an admin "
+            f"I can't see the channel {render.esc(str(ref)[:64])}. Add me to it as an admin "
             "(with the right to post), then try again."
         )
     title = render.esc(chat.title or str(chat.id))
@@ -70,11 +70,7 @@ async def connect(update: Update, context: NewsContext) -> None:
     if not ref:
         await reply(update, USAGE)
         return
-    target: str | int = ref[0]
-    if ref[0].lstrip("-").isdecimal() and len(ref[0]) < 20:
-        target = int(ref[0])
-    elif not ref[0].startswith("@"):
-        target = "@" + ref[0]
+    target = parse_chat_id(ref[0]) or "@" + ref[0].removeprefix("@")
     await reply(update, await connect_channel(context.bot, context.store, target))
 
 
@@ -86,10 +82,8 @@ async def disconnect(update: Update, context: NewsContext) -> None:
         names = ", ".join(f"{render.esc(c.title or '')} ({c.id})" for c in listed) or "none"
         await reply(update, f"Usage: /disconnect @channel. Connected now: {names}.")
         return
-    channel_id: int | None = None
-    if ref[0].lstrip("-").isdecimal() and len(ref[0]) < 20:
-        channel_id = int(ref[0])
-    else:
+    channel_id = parse_chat_id(ref[0])
+    if channel_id is None:
         try:
             channel_id = (await context.bot.get_chat("@" + ref[0].lstrip("@"))).id
         except TelegramError:

@@ -73,6 +73,15 @@ def parse_int(text: str, *, low: int = 1, high: int = 2**62) -> int | None:
     return value if low <= value <= high else None
 
 
+def parse_chat_id(text: str) -> int | None:
+    """A user's or chat's id as typed: a whole number, negative for a group or a channel."""
+    text = text.strip()
+    value = parse_int(text.removeprefix("-"), high=10**15)
+    if value is None:
+        return None
+    return -value if text.startswith("-") else value
+
+
 async def find_article(update: Update, context: NewsContext, id_or_slug: str) -> Article | None:
     """An article by id or slug (ignoring a leading #), with the comments this chat sees."""
     return await context.store.find_article(id_or_slug.strip().lstrip("#"), chat_id_of(update))

@@ -184,3 +184,16 @@ async def test_subscribe_inside_a_forum_topic_sends_new_articles_there(
     await push_new_article(driver, store, "Harbour Closes")
     [card] = sent(driver.api.calls)
     assert "message_thread_id" not in card
+
+
+async def test_odd_channel_arguments_get_a_short_answer(driver: Driver, store: Store) -> None:
+    admin, _, _ = _newsroom(driver)
+    assert only_text(await driver.say(admin, admin, "/connect --5")).startswith(
+        "I can't see the channel @--5."
+    )
+    long = only_text(await driver.say(admin, admin, "/connect &" + "x" * 4080))
+    assert long.startswith("I can't see the channel @&amp;xxx") and len(long) < 300
+    refused = only_text(await driver.say(admin, admin, "/disconnect --5"))
+    assert refused == "No connected channel --5."
+    connected = only_text(await driver.say(admin, admin, "/connect -1001000000001"))
+    assert connected.startswith("📣 Connected “Daily News”")
