@@ -14,7 +14,14 @@ from telegram import Update
 
 from bot import keyboards
 from bot.context import NewsContext
-from bot.handlers.common import argument_text, chat_id_of, in_group, parse_int, reply
+from bot.handlers.common import (
+    argument_text,
+    chat_id_of,
+    in_group,
+    parse_chat_id,
+    parse_int,
+    reply,
+)
 from bot.identity import author_of, author_of_message
 from bot.permissions import Role, may_be_banned, role_of
 from storage.models import Comment, CommentStatus
@@ -67,7 +74,7 @@ async def _ban_target(update: Update, context: NewsContext) -> tuple[int, str] |
     """The user a /ban or /unban is about: an id argument, or the author of what it replies to."""
     raw = argument_text(update)
     if raw:
-        user_id = parse_int(raw)
+        user_id = parse_chat_id(raw)  # a channel's id is negative
         return (user_id, "") if user_id is not None else None
     message = update.effective_message
     replied = message.reply_to_message if message else None

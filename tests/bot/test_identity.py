@@ -86,6 +86,10 @@ async def test_a_ban_and_a_rate_limit_hold_for_one_channel_only(
     assert only_text(await _say_as(driver, group, ALICE, "/comment 1 still here")).startswith("✅")
     refused = only_text(await _say_as(driver, group, MALLORY, "/comment 1 and again"))
     assert refused == "You are banned from commenting in this group."
+    # The id the ban named is the one that lifts it.
+    unban = only_text(await driver.say(group, owner, f"/unban {MALLORY['id']}"))
+    assert unban == f"User {MALLORY['id']} is allowed to comment in this group again."
+    assert await store.ban_of(MALLORY["id"], group.id) is None
 
 
 async def test_a_channel_edits_its_comment_by_editing_its_message(
