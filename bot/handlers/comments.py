@@ -34,7 +34,7 @@ from bot.handlers.common import (
     pressed,
     reply,
 )
-from bot.identity import author_of, display_name
+from bot.identity import author_of
 from bot.outbox import answer_once, owed_answer
 from storage import channels as channel_store
 from storage import queues, visibility
@@ -58,12 +58,25 @@ class Pending:
     article_id: int
     parent_id: int | None
     since: float
+    author_id: int  # who asked: channels share one Telegram user, so its data too
 
 
 def _pending(context: NewsContext) -> dict[int, Pending]:
     user_data: dict[Any, Any] = context.user_data if context.user_data is not None else {}
     waiting: dict[int, Pending] = user_data.setdefault(WAITING_FOR_COMMENT, {})
     return waiting
+
+
+def _take_pending(update: Update, context: NewsContext) -> Pending | None:
+    """The comment the sender is asked for in this chat, no longer awaited."""
+    chat_id, author = chat_id_of(update), author_of(update)
+    waiting = _pending(context)
+    if chat_id is None or author is None:
+        return None
+    pending = waiting.get(chat_id)
+    if pending is None or pending.author_id != author.id:
+        return None
+    return waiting.pop(chat_id)
 
 
 def _visibility_for(update: Update, scope: str) -> Visibility:
@@ -192,20 +205,22 @@ async def ask_for_comment(
     """Ask for the comment's text with a ForceReply prompt and wait for the next message."""
     query = update.callback_query
     chat = update.effective_chat
-    user = update.effective_user
+    author = author_of(update)
     title = await context.store.article_title(article_id)
-    if title is None or chat is None or user is None:
+    if title is None or chat is None or author is None:
         if query:
             await query.answer(ARTICLE_GONE)
         return
     if query:
         await query.answer()
-    _pending(context)[chat.id] = Pending(article_id, parent_id, context.now())
+    _pending(context)[chat.id] = Pending(article_id, parent_id, context.now(), author.id)
     what = f"a reply to comment #{parent_id}" if parent_id else "your comment"
     ask = f"send {what} on “{render.title_in_text(title)}” as your next message. /cancel stops."
-    if chat.type != ChatType.PRIVATE:
+    if author.is_chat:  # a channel or an anonymous admin: no user to mention
+        ask = f"{render.esc(author.name)}, {ask}"
+    elif chat.type != ChatType.PRIVATE:
         # ForceReply with selective=True reaches only users mentioned in the prompt.
-        ask = f'<a href="tg://user?id={user.id}">{render.esc(display_name(user))}</a>, {ask}'
+        ask = f'<a href="tg://user?id={author.id}">{render.esc(author.name)}</a>, {ask}'
     else:
         ask = ask[0].upper() + ask[1:]
     await reply(
@@ -236,9 +251,7 @@ async def press_reply(update: Update, context: NewsContext) -> None:
 
 async def cancel(update: Update, context: NewsContext) -> None:
     """``/cancel``: stop waiting for a comment's text."""
-    chat_id = chat_id_of(update)
-    waiting = _pending(context)
-    if chat_id is not None and waiting.pop(chat_id, None) is not None:
+    if _take_pending(update, context) is not None:
         await reply(update, "Cancelled: nothing was posted.")
     else:
         await reply(update, "Nothing to cancel.")
@@ -252,7 +265,7 @@ async def on_text(update: Update, context: NewsContext) -> None:
         return
     target = _reply_target(message, context.bot.id)
     if target is not None:
-        _pending(context).pop(chat.id, None)
+        _take_pending(update, context)
         if target.action == keyboards.WRITE:
             await post_comment(update, context, target.args[0], None, message.text)
         else:
@@ -266,7 +279,7 @@ async def on_text(update: Update, context: NewsContext) -> None:
             article_id, parent_id = discussion
             await post_comment(update, context, article_id, parent_id, message.text, quiet=True)
             return
-    pending = _pending(context).pop(chat.id, None)
+    pending = _take_pending(update, context)
     if pending is not None:
         if context.now() - pending.since <= PROMPT_TIMEOUT:
             await post_comment(

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.offline import OfflineChat, OfflineUser
 from storage import Store
-from tests.conftest import Driver, only_text
+from tests.conftest import Driver, only_text, texts
 
 CHANNEL_BOT = OfflineUser(136817688, "Channel", username="Channel_Bot", is_bot=True)
 ANONYMOUS_ADMIN = OfflineUser(1087968824, "Group", username="GroupAnonymousBot", is_bot=True)
@@ -117,3 +117,20 @@ async def test_a_groups_anonymous_admin_moderates_that_group(driver: Driver, sto
     # Posting as a different chat (a channel) is no admin right in this group.
     refused = await _say_as(driver, group, ALICE, "/unhide 6", via=CHANNEL_BOT)
     assert only_text(refused) == "Only moderators can do that."
+
+
+async def test_a_channels_awaited_comment_is_its_own(driver: Driver, store: Store) -> None:
+    owner = driver.api.user("Owner")
+    group = driver.api.group("Discussion", supergroup=True, owner=owner)
+    driver.api.set_admins(group, owner, driver.api.bot_user, owner=owner)  # the bot sees all
+    driver.api.users[CHANNEL_BOT.id] = CHANNEL_BOT
+    prompt = only_text(await _say_as(driver, group, ALICE, "/comment 1"))
+    # No user to mention: the prompt names the channel, not Telegram's shared user.
+    assert prompt.startswith("Alice&#x27;s channel, send your comment on")
+    # Another channel's chatter (same Telegram user) neither answers nor cancels it.
+    assert only_text(await _say_as(driver, group, MALLORY, "/cancel")) == "Nothing to cancel."
+    assert texts(await _say_as(driver, group, MALLORY, "just chatting")) == []
+    posted = only_text(await _say_as(driver, group, ALICE, "Our comment"))
+    assert posted.startswith("✅ Comment #6 posted")
+    [comment] = [c for c in await store.all_comments(1) if c.id > 5]
+    assert (comment.user_id, comment.body) == (ALICE["id"], "Our comment")
