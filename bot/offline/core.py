@@ -210,6 +210,16 @@ class ApiCore:
         channel_state.forwards[post["message_id"]] = forward["message_id"]
         return self._user_update("message", group, forward, queue)
 
+    def _join_thread(self, state: ChatState, message: JSON, target: JSON | None) -> None:
+        """A reply in a channel post's discussion thread joins that thread, whoever sends it."""
+        if target is None or state.chat.is_forum:
+            return
+        root = target.get("message_thread_id")
+        if root is None and target.get("is_automatic_forward"):
+            root = target["message_id"]
+        if root is not None:
+            message["message_thread_id"] = root
+
     # ---- internals: state ----------------------------------------------------------------------
 
     def _state(self, chat: ChatRef) -> ChatState:

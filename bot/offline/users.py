@@ -225,12 +225,7 @@ class UserActions(ApiCore):
             thread_id=thread_id,
             extra=extra,
         )
-        if target is not None and not state.chat.is_forum:
-            root = target.get("message_thread_id")
-            if root is None and target.get("is_automatic_forward"):
-                root = target["message_id"]
-            if root is not None:  # a comment in a channel post's discussion thread
-                message["message_thread_id"] = root
+        self._join_thread(state, message, target)  # a comment in a post's discussion
         return self._user_update("message", state, message, queue)
 
     def edit_text(

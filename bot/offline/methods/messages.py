@@ -34,6 +34,7 @@ class MessageMethods(ApiCore):
             thread_id=thread_id,
             markup=markup,
         )
+        self._join_thread(state, message, target)
         if isinstance(params.get("link_preview_options"), dict):
             message["link_preview_options"] = params["link_preview_options"]
         if state.chat.type == "channel":  # a channel post: no from, the channel speaks

@@ -46,6 +46,15 @@ async def test_replies_in_a_posts_thread_carry_the_threads_id(api: OfflineBotAPI
     assert second["message"]["message_thread_id"] == root
     loose = api.send_text(group, reader, "unrelated")["message"]
     assert "message_thread_id" not in loose
+    # The bot's reply there stays in the thread too, and so does an answer to it.
+    bot = Bot("1:offline", request=OfflineRequest(api))
+    async with bot:
+        answer = await bot.send_message(
+            group.id, "Thanks", reply_to_message_id=first["message_id"]
+        )
+    assert answer.message_thread_id == root
+    again = api.send_text(group, reader, "You're welcome", reply_to=answer.message_id)
+    assert again["message"]["message_thread_id"] == root
 
 
 async def test_the_bots_own_post_is_forwarded_and_can_be_edited(api: OfflineBotAPI) -> None:
