@@ -112,6 +112,25 @@ async def test_replies_in_the_discussion_become_comments(driver: Driver, store: 
     assert len(await store.all_comments(1)) == 7
 
 
+async def test_an_answer_to_the_bots_prompt_in_a_thread_is_what_was_asked_for(
+    driver: Driver, store: Store
+) -> None:
+    _, channel, group = _newsroom(driver)
+    forward_id = await _published(driver, store, channel)
+    reader = driver.api.user("Reader")
+    await driver.say(group, reader, "First!", reply_to=forward_id)
+    prompt = only_text(await driver.say(group, reader, "/reply 6", reply_to=forward_id))
+    assert "send a reply to comment #6" in prompt
+    posted = await driver.say(group, reader, "An answer", reply_to=driver.last_id(group))
+    assert only_text(posted).startswith("✅ Reply #7 to #6 posted")
+    [answer] = [c for c in await store.all_comments(1) if c.id == 7]
+    assert (answer.parent_id, answer.body) == (6, "An answer")
+    # Answered once: the reader's next reply in the thread is a comment of its own.
+    await driver.say(group, reader, "And another thing", reply_to=forward_id)
+    [later] = [c for c in await store.all_comments(1) if c.id == 8]
+    assert later.parent_id is None
+
+
 async def test_a_discussion_group_can_keep_its_comments(driver: Driver, store: Store) -> None:
     admin, channel, group = _newsroom(driver)
     forward_id = await _published(driver, store, channel)
