@@ -131,9 +131,18 @@ async def set_shown_count(store: Store, channel_id: int, message_id: int, count:
         )
 
 
-async def discussion_scope(store: Store, chat_id: int) -> Visibility:
-    """Who sees a discussion group's comments: everyone, unless its admins chose the group."""
-    row = await store._point_one("SELECT scope, scope_chosen FROM chats WHERE id = ?", (chat_id,))
-    if row is not None and row["scope_chosen"] and row["scope"] == "group":
+async def discussion_scope(store: Store, chat_id: int) -> Visibility | None:
+    """Who sees a discussion group's comments: everyone, unless its admins chose the group.
+
+    None for a chat that is no discussion group (no card of ours ever arrived there).
+    """
+    row = await store._point_one(
+        "SELECT EXISTS (SELECT 1 FROM discussion_threads WHERE chat_id = :chat) AS discussion, "
+        "(SELECT scope FROM chats WHERE id = :chat AND scope_chosen) AS chosen",
+        {"chat": chat_id},
+    )
+    if row is None or not row["discussion"]:
+        return None
+    if row["chosen"] == "group":
         return "group"
     return "public"

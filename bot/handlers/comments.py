@@ -417,9 +417,9 @@ async def post_comment(
     scope = "group"
     if in_group(update):
         known = await context.store.chat(chat.id)
-        scope = known.scope if known is not None else "group"
-        if quiet:  # a discussion is as public as its channel, unless its admins chose
-            scope = await channel_store.discussion_scope(context.store, chat.id)
+        # A channel's discussion group is as public as the channel, unless its admins chose.
+        discussion = await channel_store.discussion_scope(context.store, chat.id)
+        scope = discussion or (known.scope if known is not None else "group")
     # Its author, its chat, the comment itself and the claim of its confirmation: one write.
     owed: list[tuple[str, str, InlineKeyboardMarkup, int | None]] = []
 

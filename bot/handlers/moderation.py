@@ -24,6 +24,7 @@ from bot.handlers.common import (
 )
 from bot.identity import author_of, author_of_message
 from bot.permissions import Role, may_be_banned, role_of
+from storage import channels as channel_store
 from storage.models import Comment, CommentStatus
 
 
@@ -149,9 +150,10 @@ async def set_scope(update: Update, context: NewsContext) -> None:
     choice = argument_text(update).lower()
     if choice not in ("public", "group"):
         stored = await context.store.save_chat(chat.id, chat.type, chat.title)
+        scope = await channel_store.discussion_scope(context.store, chat.id) or stored.scope
         await reply(
             update,
-            f"This group's comments are {_scope_words(stored.scope)}. "
+            f"This group's comments are {_scope_words(scope)}. "
             "Usage: /scope public or /scope group.",
         )
         return

@@ -131,6 +131,20 @@ async def test_an_answer_to_the_bots_prompt_in_a_thread_is_what_was_asked_for(
     assert later.parent_id is None
 
 
+async def test_every_comment_in_a_discussion_group_is_as_public_as_its_thread(
+    driver: Driver, store: Store
+) -> None:
+    admin, channel, group = _newsroom(driver)
+    await _published(driver, store, channel)
+    scope = only_text(await driver.say(group, admin, "/scope"))
+    assert scope.startswith("This group's comments are public: every chat sees them.")
+    posted = only_text(await driver.say(group, driver.api.user("Reader"), "/comment 1 Hi"))
+    assert posted == "✅ Comment #6 posted on “Joint Anti-Missile Drills Conclude in Russia”."
+    only_text(await driver.say(group, admin, "/scope group"))
+    kept = only_text(await driver.say(group, driver.api.user("Other"), "/comment 1 Us"))
+    assert kept.endswith("(visible in this group only).")
+
+
 async def test_a_discussion_group_can_keep_its_comments(driver: Driver, store: Store) -> None:
     admin, channel, group = _newsroom(driver)
     forward_id = await _published(driver, store, channel)
