@@ -115,9 +115,10 @@ async def publish_card(bot: Bot, store: Store, channel_id: int, article_id: int)
 async def refresh_counts(bot: Bot, store: Store) -> int:
     """Edit the published cards whose comment count changed; how many were edited."""
     edited = 0
+    gone: set[int] = set()
     for post in await channel_store.stale_posts(store):
         article = await store.article(post.article_id)
-        if article is None:
+        if article is None or post.channel_id in gone:
             continue
         count = article.comment_count
         try:
@@ -130,8 +131,10 @@ async def refresh_counts(bot: Bot, store: Store) -> int:
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
                 log.warning("channel %s post %s: %s", post.channel_id, post.message_id, exc)
-        except Forbidden:
-            log.warning("channel %s: the bot may no longer post there", post.channel_id)
+        except Forbidden:  # as a push would, stop publishing where the bot may not post
+            log.warning("channel %s removed the bot: disconnecting it", post.channel_id)
+            await channel_store.disconnect_channel(store, post.channel_id)
+            gone.add(post.channel_id)
             continue
         await channel_store.set_shown_count(store, post.channel_id, post.message_id, count)
         edited += 1

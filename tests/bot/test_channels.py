@@ -230,3 +230,19 @@ async def test_odd_channel_arguments_get_a_short_answer(driver: Driver, store: S
     assert refused == "No connected channel --5."
     connected = only_text(await driver.say(admin, admin, "/connect -1001000000001"))
     assert connected.startswith("📣 Connected “Daily News”")
+
+
+async def test_a_channel_that_removed_the_bot_is_disconnected(
+    driver: Driver, store: Store
+) -> None:
+    admin, channel, group = _newsroom(driver)
+    forward_id = await _published(driver, store, channel)
+    await driver.say(group, driver.api.user("Reader"), "First!", reply_to=forward_id)
+    driver.api.kick_bot(channel, admin, queue=False)
+    driver.api.clear_calls()
+    assert await refresh_counts(driver.app.bot, store) == 0
+    assert await channel_store.connected_channels(store) == []
+    # Nothing more is tried there, round after round.
+    driver.api.clear_calls()
+    assert await refresh_counts(driver.app.bot, store) == 0
+    assert driver.api.calls_to("editMessageText") == []
