@@ -134,6 +134,7 @@ COMMANDS: tuple[Command, ...] = (
         "/unhide 3",
         moderation.unhide_comment,
         Who.MODERATOR,
+        moderation=True,
     ),
     Command(
         "ban",
@@ -142,6 +143,7 @@ COMMANDS: tuple[Command, ...] = (
         "/ban 12345",
         moderation.ban_user,
         Who.MODERATOR,
+        moderation=True,
     ),
     Command(
         "unban",
@@ -150,6 +152,7 @@ COMMANDS: tuple[Command, ...] = (
         "/unban 12345",
         moderation.unban_user,
         Who.MODERATOR,
+        moderation=True,
     ),
     Command(
         "scope",

@@ -65,7 +65,9 @@ async def test_menus_are_registered_for_private_chats_and_groups(
     private = [c["command"] for c in api.my_commands({"type": "all_private_chats"})]
     group = [c["command"] for c in api.my_commands({"type": "all_group_chats"})]
     assert private[:4] == ["start", "help", "latest", "article"]
-    assert "hide" not in private and "hide" in group and "scope" in group
+    moderation = ["hide", "unhide", "ban", "unban", "scope", "connect", "disconnect"]
+    assert [c for c in moderation if c in private] == []
+    assert [c for c in moderation if c in group] == moderation
 
 
 async def test_latest_lists_articles_with_numbered_buttons(driver: Driver, store: Store) -> None:
