@@ -99,6 +99,19 @@ async def record_thread(
         )
 
 
+async def open_thread(
+    store: Store, chat_id: int, thread_id: int, channel_id: int, post_id: int
+) -> int | None:
+    """A channel post's forward (``thread_id`` in the group): its article, its thread kept.
+
+    None when the post is no card of ours.
+    """
+    article_id = await article_of_post(store, channel_id, post_id)
+    if article_id is not None:
+        await record_thread(store, chat_id, thread_id, article_id, channel_id)
+    return article_id
+
+
 async def article_of_thread(store: Store, chat_id: int, thread_id: int) -> int | None:
     """The article a discussion thread is about, if it is one of a published card."""
     row = await store._one(

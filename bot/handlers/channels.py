@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, MessageOriginChannel, Update
+from telegram import Bot, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import keyboards, render
 from bot.context import NewsContext
-from bot.handlers.common import argument_text, parse_chat_id, reply
+from bot.handlers.common import argument_text, forwarded_post, parse_chat_id, reply
 from storage import Store
 from storage import channels as channel_store
 
@@ -145,16 +145,6 @@ async def note_forward(update: Update, context: NewsContext) -> None:
     """A channel post arrived in its discussion group: if it is one of our cards, keep its
     thread, so replies there become the article's comments."""
     message = update.effective_message
-    if message is None or not message.is_automatic_forward:
-        return
-    origin = message.forward_origin
-    if not isinstance(origin, MessageOriginChannel):
-        return
-    article_id = await channel_store.article_of_post(
-        context.store, origin.chat.id, origin.message_id
-    )
-    if article_id is None:
-        return  # a post of the channel's own, not a card of ours
-    await channel_store.record_thread(
-        context.store, message.chat_id, message.message_id, article_id, origin.chat.id
-    )
+    post = forwarded_post(message) if message is not None else None
+    if message is not None and post is not None:  # kept only if the post is a card of ours
+        await channel_store.open_thread(context.store, message.chat_id, message.message_id, *post)

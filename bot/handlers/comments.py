@@ -28,6 +28,7 @@ from bot.handlers.common import (
     chat_id_of,
     edit_or_ignore,
     find_article,
+    forwarded_post,
     in_group,
     no_article,
     parse_int,
@@ -314,6 +315,12 @@ async def _discussion_target(
     if thread is None:
         return None
     article_id = await channel_store.article_of_thread(context.store, message.chat_id, thread)
+    post = forwarded_post(replied) if replied is not None else None
+    if article_id is None and post is not None and replied is not None:
+        # The forward never reached the bot (it was no admin here yet): a reply to it tells.
+        article_id = await channel_store.open_thread(
+            context.store, message.chat_id, replied.message_id, *post
+        )
     if article_id is None:
         return None
     parent = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, MessageOriginChannel, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 
@@ -80,6 +80,14 @@ def parse_chat_id(text: str) -> int | None:
     if value is None:
         return None
     return -value if text.startswith("-") else value
+
+
+def forwarded_post(message: Message) -> tuple[int, int] | None:
+    """(channel, post) of a channel post's automatic forward into its discussion group."""
+    origin = message.forward_origin
+    if not message.is_automatic_forward or not isinstance(origin, MessageOriginChannel):
+        return None
+    return origin.chat.id, origin.message_id
 
 
 async def find_article(update: Update, context: NewsContext, id_or_slug: str) -> Article | None:

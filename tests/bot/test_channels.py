@@ -154,6 +154,24 @@ async def test_a_discussion_group_can_keep_its_comments(driver: Driver, store: S
     assert comment.visibility == "group"
 
 
+async def test_a_card_published_before_the_bot_administered_the_discussion_takes_comments(
+    driver: Driver, store: Store
+) -> None:
+    admin, channel, group = _newsroom(driver)
+    driver.api.set_admins(group, owner=admin)  # the bot is no admin there yet
+    await channel_store.connect_channel(store, channel.id, channel.title)
+    post_id = await publish_card(driver.app.bot, store, channel.id, 1)
+    assert post_id is not None and driver.api.pending_updates() == []  # the forward is unseen
+    driver.api.set_admins(group, driver.api.bot_user, owner=admin)
+    reader, other = driver.api.user("Reader"), driver.api.user("Other")
+    forward_id = driver.api.forward_of(channel, post_id)
+    await driver.say(group, reader, "Late but here.", reply_to=forward_id)
+    first = driver.api.messages(group)[-1]["message_id"]
+    await driver.say(group, other, "So am I.", reply_to=first)
+    comments = [(c.id, c.parent_id, c.body) for c in await store.all_comments(1) if c.id > 5]
+    assert comments == [(6, None, "Late but here."), (7, 6, "So am I.")]
+
+
 async def test_a_forward_of_the_channels_own_post_opens_no_discussion(
     driver: Driver, store: Store
 ) -> None:
