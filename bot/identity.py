@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telegram import Chat, Message, Update, User
+from telegram import Chat, ChatFullInfo, Message, Update, User
 
 from storage.limits import MAX_AUTHOR as MAX_NAME
 from storage.text import clean_line
@@ -33,7 +33,7 @@ def display_name(user: User) -> str:
     return name[:MAX_NAME] or f"user {user.id}"
 
 
-def chat_name(chat: Chat) -> str:
+def chat_name(chat: Chat | ChatFullInfo) -> str:
     """A chat's name as shown on the comments it posts: its title, else @username."""
     name = clean_line(chat.title or chat.effective_name or "")
     if not name and chat.username:

@@ -22,6 +22,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot import keyboards, render
 from bot.context import NewsContext
 from bot.handlers.common import argument_text, forwarded_post, parse_chat_id, reply
+from bot.identity import chat_name
 from storage import Store
 from storage import channels as channel_store
 
@@ -39,7 +40,8 @@ async def connect_channel(bot: Bot, store: Store, ref: str | int) -> str:
             f"I can't see the channel {render.esc(str(ref)[:64])}. Add me to it as an admin "
             "(with the right to post), then try again."
         )
-    title = render.esc(chat.title or str(chat.id))
+    name = chat_name(chat)  # bidirectional overrides and the like removed
+    title = render.esc(name)
     if chat.type != ChatType.CHANNEL:
         return f"“{title}” is not a channel. /connect takes a channel."
     try:
@@ -50,7 +52,7 @@ async def connect_channel(bot: Bot, store: Store, ref: str | int) -> str:
         return f"I am not an admin of “{title}”: add me as one (with the right to post) first."
     if getattr(member, "can_post_messages", None) is False:
         return f"I may not post in “{title}”: give me the right to post messages there."
-    added = await channel_store.connect_channel(store, chat.id, chat.title)
+    added = await channel_store.connect_channel(store, chat.id, name)
     if not added:
         return f"“{title}” is already connected."
     answer = f"📣 Connected “{title}”: new articles will be published there."

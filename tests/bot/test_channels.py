@@ -264,3 +264,14 @@ async def test_a_channel_that_removed_the_bot_is_disconnected(
     driver.api.clear_calls()
     assert await refresh_counts(driver.app.bot, store) == 0
     assert driver.api.calls_to("editMessageText") == []
+
+
+async def test_a_channels_title_is_shown_as_a_name(driver: Driver, store: Store) -> None:
+    admin, _, _ = _newsroom(driver)
+    driver.api.channel("<b>News\u202e & Co</b>", username="amp")
+    done = only_text(await driver.say(admin, admin, "/connect @amp"))
+    assert done.startswith("📣 Connected “&lt;b&gt;News &amp; Co&lt;/b&gt;”: new articles")
+    [connected] = await channel_store.connected_channels(store)
+    assert connected.title == "<b>News & Co</b>"
+    listed = only_text(await driver.say(admin, admin, "/disconnect"))
+    assert listed.endswith(f"Connected now: &lt;b&gt;News &amp; Co&lt;/b&gt; ({connected.id}).")
