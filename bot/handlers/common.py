@@ -83,9 +83,15 @@ def parse_chat_id(text: str) -> int | None:
 
 
 def forwarded_post(message: Message) -> tuple[int, int] | None:
-    """(channel, post) of a channel post's automatic forward into its discussion group."""
+    """(channel, post) of a channel post's automatic forward into its discussion group.
+
+    Only the linked channel's own post: one it reposted from another channel is
+    forwarded naming that channel's post, but it is no thread of that channel's.
+    """
     origin = message.forward_origin
     if not message.is_automatic_forward or not isinstance(origin, MessageOriginChannel):
+        return None
+    if message.sender_chat is None or message.sender_chat.id != origin.chat.id:
         return None
     return origin.chat.id, origin.message_id
 

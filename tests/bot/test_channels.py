@@ -184,6 +184,29 @@ async def test_a_forward_of_the_channels_own_post_opens_no_discussion(
     assert len(await store.all_comments(1)) == 5
 
 
+async def test_another_channels_repost_of_a_card_opens_no_discussion(
+    driver: Driver, store: Store
+) -> None:
+    _, channel, _ = _newsroom(driver)
+    await channel_store.connect_channel(store, channel.id, channel.title)
+    post_id = await publish_card(driver.app.bot, store, channel.id, 1)
+    elsewhere = driver.api.channel("Aggregator")
+    their_group = driver.api.group("Aggregator Chat", supergroup=True)
+    driver.api.set_admins(their_group, driver.api.bot_user)
+    driver.api.link_discussion(elsewhere, their_group)
+    # The aggregator forwards the card into its channel; Telegram's automatic forward of
+    # that post into its discussion group names the card's own channel as the origin.
+    _, forward = driver.api.post_in_channel(elsewhere, "Card", queue=False)
+    assert forward is not None
+    origin = {"type": "channel", "chat": channel.to_dict(), "message_id": post_id, "date": 0}
+    forward["message"]["forward_origin"] = origin
+    forward_id = forward["message"]["message_id"]
+    driver.api.chats[their_group.id].messages[forward_id]["forward_origin"] = origin
+    await driver.feed(forward)
+    await driver.say(their_group, driver.api.user("Reader"), "Not here", reply_to=forward_id)
+    assert len(await store.all_comments(1)) == 5
+
+
 async def test_published_counts_are_kept_up_to_date(driver: Driver, store: Store) -> None:
     _, channel, group = _newsroom(driver)
     forward_id = await _published(driver, store, channel)
