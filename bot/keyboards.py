@@ -171,6 +171,15 @@ def comment_buttons(article_id: int, comment_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def retry_button(article_id: int, parent_id: int | None) -> InlineKeyboardMarkup:
+    """Under a refused comment: write it again (a reply to the refusal is the new text)."""
+    if parent_id is None:
+        button = InlineKeyboardButton("Comment", callback_data=encode(WRITE, article_id))
+    else:
+        button = InlineKeyboardButton("Reply", callback_data=encode(REPLY, parent_id))
+    return InlineKeyboardMarkup([[button]])
+
+
 def reply_target(markup: InlineKeyboardMarkup | None) -> ButtonData | None:
     """What a message of the bot's is about, read from its buttons.
 

@@ -419,7 +419,11 @@ async def post_comment(
         now=context.now(),
     )
     if refusal is not None:
-        await reply(update, refusal_text(refusal))
+        # Written again as a reply to the refusal, the comment goes where this one went
+        # (in a discussion thread, the thread already says where).
+        again = refusal.reason in (Reason.EMPTY, Reason.TOO_LONG, Reason.TOO_FAST)
+        markup = keyboards.retry_button(article_id, parent_id) if again and not quiet else None
+        await reply(update, refusal_text(refusal), markup)
         return
     scope = "group"
     if in_group(update):

@@ -418,6 +418,27 @@ async def test_a_banned_author_cannot_edit_their_comments(driver: Driver, store:
     assert (await store.comment(6)).body == "nice article"  # type: ignore[union-attr]
 
 
+async def test_a_refused_comment_is_written_again_as_a_reply_to_the_refusal(
+    driver: Driver, store: Store
+) -> None:
+    group = driver.api.group("Newsroom", supergroup=True)
+    gus = driver.api.user("Gus")
+    await driver.say(group, gus, "/article 1")
+    refused = await driver.say(group, gus, "x" * 2001, reply_to=driver.last_id(group))
+    assert only_text(refused).startswith("Your comment is 2001 characters")
+    assert buttons(sent(refused)[0]) == [[("Comment", "wr:1")]]
+    posted = await driver.say(group, gus, "Shorter.", reply_to=driver.last_id(group))
+    assert only_text(posted).startswith("✅ Comment #6 posted")
+    # A refused reply, written again, answers the same comment.
+    await driver.say(group, gus, "/reply 6 " + "y" * 2001)
+    posted = await driver.say(group, gus, "Short reply.", reply_to=driver.last_id(group))
+    assert only_text(posted).startswith("✅ Reply #7 to #6 posted")
+    # A ban gives nothing to write again.
+    await store.set_banned(gus.id, True, "Gus", chat_id=group.id)
+    banned = await driver.say(group, gus, "/comment 1 Again")
+    assert buttons(sent(banned)[0]) == []
+
+
 async def test_length_empty_and_control_characters(driver: Driver, store: Store) -> None:
     liv = driver.api.user("Liv")
     too_long = only_text(await driver.say(liv, liv, "/comment 1 " + "x" * 2001))
