@@ -274,17 +274,19 @@ async def on_text(update: Update, context: NewsContext) -> None:
             if parent is not None:
                 await post_comment(update, context, parent.article_id, parent.id, message.text)
         return
-    pending = _take_pending(update, context)
-    if pending is not None and context.now() - pending.since <= PROMPT_TIMEOUT:
-        # The awaited text: also when it answers the prompt inside a discussion thread.
-        await post_comment(update, context, pending.article_id, pending.parent_id, message.text)
-        return
+    discussion = None
     if chat.type == ChatType.SUPERGROUP:
         discussion = await _discussion_target(message, context)
-        if discussion is not None:  # a reply in a published card's discussion thread
-            article_id, parent_id = discussion
-            await post_comment(update, context, article_id, parent_id, message.text, quiet=True)
-            return
+    # In a card's discussion thread, only an answer to the bot (its prompt) is awaited text.
+    awaited = discussion is None or _replies_to_bot(message, context.bot.id)
+    pending = _take_pending(update, context) if awaited else None
+    if pending is not None and context.now() - pending.since <= PROMPT_TIMEOUT:
+        await post_comment(update, context, pending.article_id, pending.parent_id, message.text)
+        return
+    if discussion is not None:
+        article_id, parent_id = discussion
+        await post_comment(update, context, article_id, parent_id, message.text, quiet=True)
+        return
     if pending is not None:
         if chat.type == ChatType.PRIVATE or _replies_to_bot(message, context.bot.id):
             await reply(

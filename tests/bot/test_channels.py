@@ -123,14 +123,13 @@ async def test_an_answer_to_the_bots_prompt_in_a_thread_is_what_was_asked_for(
     await driver.say(group, reader, "First!", reply_to=forward_id)
     prompt = only_text(await driver.say(group, reader, "/reply 6", reply_to=forward_id))
     assert "send a reply to comment #6" in prompt
-    posted = await driver.say(group, reader, "An answer", reply_to=driver.last_id(group))
-    assert only_text(posted).startswith("✅ Reply #7 to #6 posted")
-    [answer] = [c for c in await store.all_comments(1) if c.id == 7]
-    assert (answer.parent_id, answer.body) == (6, "An answer")
-    # Answered once: the reader's next reply in the thread is a comment of its own.
-    await driver.say(group, reader, "And another thing", reply_to=forward_id)
-    [later] = [c for c in await store.all_comments(1) if c.id == 8]
-    assert later.parent_id is None
+    prompt_id = driver.last_id(group)
+    # A reply to the card meanwhile is a comment in the thread; the prompt still waits.
+    assert sent(await driver.say(group, reader, "Meanwhile", reply_to=forward_id)) == []
+    posted = await driver.say(group, reader, "An answer", reply_to=prompt_id)
+    assert only_text(posted).startswith("✅ Reply #8 to #6 posted")
+    comments = [(c.id, c.parent_id, c.body) for c in await store.all_comments(1) if c.id > 6]
+    assert comments == [(7, None, "Meanwhile"), (8, 6, "An answer")]
 
 
 async def test_every_comment_in_a_discussion_group_is_as_public_as_its_thread(
