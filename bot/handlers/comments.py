@@ -507,11 +507,20 @@ async def on_edit(update: Update, context: NewsContext) -> None:
 
 
 async def delete_comment(update: Update, context: NewsContext) -> None:
-    """``/delete CID``: an author deletes their own comment (replies stay, under a placeholder)."""
+    """``/delete CID``, or ``/delete`` as a reply to one's comment: the author deletes it.
+
+    Replies stay, under a placeholder. A comment from a channel's discussion is
+    shown no id there; the reply names it (Telegram tells no bot of a deleted message).
+    """
     author = author_of(update)
-    comment_id = parse_int(argument_text(update))
+    raw = argument_text(update)
+    comment_id = parse_int(raw) if raw else await _replied_comment(update, context)
     if comment_id is None or author is None:
-        await reply(update, "Usage: /delete CID, e.g. /delete 3 (your own comments only).")
+        await reply(
+            update,
+            "Usage: /delete CID, e.g. /delete 3, or /delete in reply to your comment "
+            "(your own comments only).",
+        )
         return
     comment = await context.store.comment(comment_id)
     if comment is None or not context.store.visible_in(comment, chat_id_of(update)):
@@ -522,3 +531,16 @@ async def delete_comment(update: Update, context: NewsContext) -> None:
         return
     await context.store.set_comment_status(comment.id, "deleted")
     await reply(update, f"🗑 Comment #{comment_id} deleted.")
+
+
+async def _replied_comment(update: Update, context: NewsContext) -> int | None:
+    """The comment the command replies to: its message, or the bot's message showing it."""
+    message = update.effective_message
+    replied = message.reply_to_message if message is not None else None
+    if message is None or replied is None:
+        return None
+    if _replies_to_bot(message, context.bot.id):
+        target = keyboards.reply_target(replied.reply_markup)
+        return target.args[0] if target is not None and target.action == keyboards.REPLY else None
+    comment = await context.store.comment_by_message(replied.chat_id, replied.message_id)
+    return comment.id if comment is not None else None

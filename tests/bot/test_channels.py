@@ -132,6 +132,27 @@ async def test_an_answer_to_the_bots_prompt_in_a_thread_is_what_was_asked_for(
     assert comments == [(7, None, "Meanwhile"), (8, 6, "An answer")]
 
 
+async def test_a_discussion_comment_is_deleted_by_replying_to_it(
+    driver: Driver, store: Store
+) -> None:
+    _, channel, group = _newsroom(driver)
+    forward_id = await _published(driver, store, channel)
+    reader, other = driver.api.user("Reader"), driver.api.user("Other")
+    await driver.say(group, reader, "Said too much.", reply_to=forward_id)
+    said = driver.api.messages(group)[-1]["message_id"]
+    refused = only_text(await driver.say(group, other, "/delete", reply_to=said))
+    assert refused == "Comment #6 is not yours; you can delete only your own."
+    assert only_text(await driver.say(group, reader, "/delete", reply_to=said)) == (
+        "🗑 Comment #6 deleted."
+    )
+    [gone] = [c for c in await store.all_comments(1) if c.id == 6]
+    assert (gone.status, gone.body) == ("deleted", "")
+    # A reply to the bot's confirmation names the comment too.
+    await driver.say(group, reader, "/comment 1 Again")
+    deleted = await driver.say(group, reader, "/delete", reply_to=driver.last_id(group))
+    assert only_text(deleted) == "🗑 Comment #7 deleted."
+
+
 async def test_every_comment_in_a_discussion_group_is_as_public_as_its_thread(
     driver: Driver, store: Store
 ) -> None:

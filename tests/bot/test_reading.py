@@ -137,7 +137,11 @@ async def test_article_by_id_and_by_slug(driver: Driver) -> None:
         ("/comment 404 Hello", "No article “404”. Find one with /latest or /search."),
         ("/reply", "Usage: /reply CID TEXT, e.g. /reply 3 I agree."),
         ("/reply x Hello", "Usage: /reply CID TEXT, e.g. /reply 3 I agree."),
-        ("/delete", "Usage: /delete CID, e.g. /delete 3 (your own comments only)."),
+        (
+            "/delete",
+            "Usage: /delete CID, e.g. /delete 3, or /delete in reply to your comment "
+            "(your own comments only).",
+        ),
         ("/search zzzqqq", "Nothing found for “zzzqqq”."),
     ],
 )
