@@ -43,6 +43,8 @@ _QUOTATION_FIRST = re.compile(r'"(?P<quoted>[A-Za-z0-9 ,;:$%&/?!.-]+),"(?= [A-Za
 # What inside a quotation might read as a list item, an ellipsis or a dash: left to the
 # segmenter ("A.", "iv.", "2.", "...", "--").
 _LIST_LIKE = re.compile(r"(?<![A-Za-z0-9])(?:\d+|[A-Za-z]|[ivxlcdmIVXLCDM]+)[.)]|--|\.\.")
+# A list mark closed by a bracket, "(a)" or "2)", anywhere in a sentence.
+_BRACKETED_MARK = re.compile(r"(?<![A-Za-z0-9])(?:\d+|[A-Za-z]|[ivxlcdmIVXLCDM]+)\)")
 # A title before a name: "Mr. Erdogan", "Dr. Jhung".
 _TITLE_BEFORE_NAME = re.compile(r"(?<![\w.'\u2019-])(?:Mr|Mrs|Ms|Dr)\.(?= [A-Z][a-z])")
 # Where a paragraph may be cut between sentences (see _pieces).
@@ -201,6 +203,8 @@ def _one_sentence(text: str) -> bool:
         text = text[quotation.end() + 1 :]
         if '"' in text:
             return False
+    if _BRACKETED_MARK.search(text):  # "(a)", "2)": the segmenter may cut after them
+        return False
     text = _TITLE_BEFORE_NAME.sub("", text)  # the segmenter never ends a sentence there
     return _ONE_SENTENCE.fullmatch(text) is not None and _balanced(text)
 

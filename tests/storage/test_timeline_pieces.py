@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from storage.ingest.sentences import split_sentences
 from storage.ingest.timeline import _one_sentence, _pieces
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the one-sentence shortcut keeps '(in (in (a) May)).' whole; pysbd cuts it after"
-    " '(a)' (found by test_cutting_a_paragraph_first_gives_the_segmenters_sentences)",
-)
 def test_nested_brackets_are_cut_as_the_segmenter_cuts_them() -> None:
     text = "(in (in (a) May))."
     cut = [
