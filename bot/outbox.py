@@ -24,6 +24,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatType
@@ -246,6 +247,16 @@ class Outbox:
                 await store.set_subscribed(chat_id, False)
                 await queues.fail_queued_pushes(store, chat_id, str(exc))
             return _STOP
+        except BadRequest as exc:
+            if delivery.kind == "push" and thread is not None and _topic_gone(exc):
+                # The forum topic /subscribe named was deleted: its General topic then.
+                log.info("chat %s: topic %s is gone; new articles go to General", chat_id, thread)
+                await store.set_subscribed(chat_id, True, None)
+                await queues.postpone(store, delivery.id, 0, str(exc), None)  # queued again
+                return await self._deliver(delivery, replace(target, topic_id=None))
+            return await record_failure(
+                store, delivery.id, exc, self.pacer, delivery.attempts, self.clock()
+            )
         except TelegramError as exc:
             return await record_failure(
                 store, delivery.id, exc, self.pacer, delivery.attempts, self.clock()
@@ -276,6 +287,11 @@ class Outbox:
             payload.get("reply_to"),
             payload.get("thread_id"),
         )
+
+
+def _topic_gone(exc: BadRequest) -> bool:
+    """Whether Telegram refused a message because its forum topic no longer exists."""
+    return "thread not found" in exc.message.lower()
 
 
 async def record_failure(
