@@ -42,9 +42,10 @@ _ONE_SENTENCE = re.compile(
 _QUOTATION_FIRST = re.compile(r'"(?P<quoted>[A-Za-z0-9 ,;:$%&/?!.-]+),"(?= [A-Za-z])')
 # What inside a quotation might read as a list item, an ellipsis or a dash: left to the
 # segmenter ("A.", "iv.", "2.", "...", "--").
-_LIST_LIKE = re.compile(r"(?<![A-Za-z0-9])(?:\d+|[A-Za-z]|[ivxlcdmIVXLCDM]+)[.)]|--|\.\.")
+_MARK = r"(?<![A-Za-z0-9])(?:\d+|[A-Za-z]|[ivxlcdmIVXLCDM]+)"  # "2", "b", "iv" on its own
+_LIST_LIKE = re.compile(rf"{_MARK}[.)]|--|\.\.")
 # A list mark closed by a bracket, "(a)" or "2)", anywhere in a sentence.
-_BRACKETED_MARK = re.compile(r"(?<![A-Za-z0-9])(?:\d+|[A-Za-z]|[ivxlcdmIVXLCDM]+)\)")
+_BRACKETED_MARK = re.compile(rf"{_MARK}\)")
 # A title before a name: "Mr. Erdogan", "Dr. Jhung".
 _TITLE_BEFORE_NAME = re.compile(r"(?<![\w.'\u2019-])(?:Mr|Mrs|Ms|Dr)\.(?= [A-Z][a-z])")
 # Where a paragraph may be cut between sentences (see _pieces).
