@@ -142,6 +142,7 @@ def build_application(
         # Chats are served side by side, each chat's updates in the order they came.
         .concurrent_updates(ChatOrderedProcessor(inbox=inbox))
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     app: NewsApp = builder.build()
@@ -192,8 +193,10 @@ async def post_init(app: NewsApp) -> None:
     app.bot_data.index_task = asyncio.create_task(keep_search_index(app))
 
 
-async def post_shutdown(app: NewsApp) -> None:
-    """Stop feed polling and the outbox; close the store if this application opened it."""
+async def post_stop(app: NewsApp) -> None:
+    """Stop feed polling and the outbox before the bot's connections close (``run_polling``
+    and ``run_webhook`` close them before ``post_shutdown``): a delivery taken on then
+    could not be sent, and would count as maybe sent, so never sent again."""
     data = app.bot_data
     for task in (data.feed_task, data.channel_task, data.index_task):
         if task is not None:
@@ -203,6 +206,13 @@ async def post_shutdown(app: NewsApp) -> None:
     data.feed_task = data.channel_task = data.index_task = None
     if data.outbox is not None:
         await data.outbox.stop()
+
+
+async def post_shutdown(app: NewsApp) -> None:
+    """Stop feed polling and the outbox (if ``post_stop`` did not); write the inbox's
+    handled marks; close the store if this application opened it."""
+    data = app.bot_data
+    await post_stop(app)
     if data.inbox is not None:
         await data.inbox.flush()
     if data.owns_store and data.store is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -24,7 +25,8 @@ from bot.app import ALLOWED_UPDATES, build_application, open_store, post_init, p
 from bot.config import Settings
 from bot.context import NewsApp
 from bot.offline import OfflineBotAPI, OfflineRequest
-from bot.outbox import Outbox
+from bot.offline.server import OfflineServer
+from bot.outbox import PUSH_SETTLE, Outbox
 from bot.request import Pacer
 from storage import Store, import_sources, queues
 from storage import channels as channel_store
@@ -494,3 +496,35 @@ async def test_an_answer_owed_to_a_reader_goes_before_pushes(
     texts = [c.params["text"] for c in driver.api.calls_to("sendMessage")]
     assert texts[0].startswith(CONFIRMED)  # first of all, before any chat's push
     assert [t.split("\n")[0] for t in texts[1:]] == ["<b>Later Story</b>"] * 3
+
+
+async def test_a_push_queued_as_the_bot_stops_is_sent_at_the_next_start(
+    api: OfflineBotAPI, store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    """``run_polling`` closes the bot's HTTP connections before ``post_shutdown``: the
+    outbox has stopped by then, so it takes on no delivery it can no longer send."""
+    fan = api.user("Fan")
+    chat = api.private_chat(fan)
+    async with OfflineServer(api) as server:
+        app = build_application(
+            dataclasses.replace(settings, base_url=server.base_url), store=store
+        )
+        await start(app)
+        api.send_text(chat, fan, "/subscribe")
+        await until(lambda: len(api.sent_messages(chat)) == 1)
+        # What run_polling does once it is told to stop, in its order.
+        assert app.updater is not None
+        await app.updater.stop()
+        await app.stop()
+        if app.post_stop is not None:
+            await app.post_stop(app)
+        await app.shutdown()
+        await import_sources(store, [str(article_file(tmp_path, "Late Story"))])
+        await asyncio.sleep(PUSH_SETTLE + 0.5)  # a round of the outbox once it settled
+        outbox_of(app).wake.set()
+        await asyncio.sleep(0.2)
+        await post_shutdown(app)
+    rows = await store.db.execute_fetchall("SELECT state FROM deliveries WHERE kind = 'push'")
+    assert [tuple(row) for row in rows] == [("queued",)]  # not taken on, so not lost
+    async with running(api, store, settings):
+        await until(lambda: len(api.sent_messages(chat)) == 2)
