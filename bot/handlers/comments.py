@@ -455,7 +455,7 @@ async def post_comment(
         then=None if quiet else claim_confirmation,
     )
     if owed:
-        key, text, markup, claimed = owed[0]
+        key, text, markup, claimed = owed[-1]  # the work may have run more than once
         if claimed is not None:
             await answer_once(update, context, key, text, markup, claimed=claimed)
     elif not quiet:  # stored by an earlier handling of this very update
