@@ -25,7 +25,7 @@ from storage.models import (
     TimelineEvent,
     TopicTimeline,
 )
-from storage.store import SNIPPET_END, SNIPPET_START
+from storage.search import SNIPPET_END, SNIPPET_START
 from storage.text import shorten
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 code units

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from storage.importer import sample_path
 from storage.ingest import extract_timeline, parse_text
-from storage.ingest.dates import (
+from storage.ingest.dates import date_line
+from storage.ingest.datewords import (
     _EXPLICIT,
     _HINT_WORDS,
     _HINT_WORDS_ANY_CASE,
@@ -23,7 +24,6 @@ from storage.ingest.dates import (
     _STARTS_WITH_A_WORD_OR_FIGURE,
     _hints,
     _token_hints,
-    date_line,
 )
 from storage.models import Block
 

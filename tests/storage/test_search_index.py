@@ -9,7 +9,7 @@ from storage import Store
 from storage import db as dbmod
 from storage.importer import load_bundled_sample
 from storage.models import Block, ParsedArticle, ParsedComment, SaveResult, SearchHit
-from storage.store import RANK_EXACTLY_UP_TO
+from storage.search import RANK_EXACTLY_UP_TO
 
 INDEXED = 9  # the migration that dropped the copies
 WORDS = [

@@ -1,0 +1,294 @@
+"""The store's connections: one write transaction at a time, faults told once, reads on the
+event loop where an index makes them cheap."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import sqlite3
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any, NoReturn, Self, cast
+
+import aiosqlite
+
+from storage import db as dbmod
+from storage.errors import (
+    DatabaseBusy,
+    DatabaseFault,
+    DatabaseReadOnly,
+    StorageError,
+    database_fault,
+)
+from storage.rows import Connection, Row, T
+
+POINT_READ_BUSY_MS = 50
+INDEX_BATCH = 5_000  # comments indexed for search in one write
+# A plan step that reads all of a table (or of one of its indexes): SCAN name ...
+_SCAN = re.compile(r"SCAN (\w+)")
+log = logging.getLogger("storage.store")  # faults are the store's, and logged as its
+
+# How long a write waits for another process's write lock, retrying with backoff.
+WRITE_WAIT = 60.0
+WRITE_BACKOFF = (0.05, 0.5)  # first pause, longest pause (seconds)
+FAULT_LOG_EVERY = 600.0  # seconds: a fault that comes back sooner is not logged again
+
+
+def _in_transaction(conn: Connection, work: Callable[..., T], *args: Any) -> T:
+    """Run ``work(conn, *args)`` between BEGIN IMMEDIATE and COMMIT (on the database thread)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(conn, *args)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+class StoreBase:
+    """The connections to the database, and the ways the store reads and writes through them."""
+
+    strict_point_reads = False
+    """Raise when a point read would scan (tests set it); otherwise it goes to the thread."""
+
+    def __init__(self, db: aiosqlite.Connection, path: str) -> None:
+        self.db = db
+        self.path = path
+        self._write_lock = asyncio.Lock()
+        self._reader: sqlite3.Connection | None = None
+        self._reader_failed = False
+        self._indexed: dict[str, bool] = {}  # SQL -> whether its plan only searches
+        self._tables: set[str] = set()  # a scan of one of these is a scan of a table
+        self.write_wait = WRITE_WAIT
+        self.fault: DatabaseFault | None = None  # why writes fail, until one succeeds
+        self._fault_told = False  # whether this run of failures was logged
+        self._fault_logged: dict[type[DatabaseFault], float] = {}  # kind: when last logged
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Self:
+        """Open (creating and migrating as needed) the database at ``path``."""
+        try:
+            db = await dbmod.connect(path)
+        except StorageError:
+            raise
+        except Exception as exc:  # sqlite3 errors name the problem, not the file
+            raise StorageError(f"cannot open database {path}: {exc}") from exc
+        return cls(db, str(path))
+
+    @staticmethod
+    async def verify(path: str | Path) -> None:
+        """Raise a ``DatabaseFault`` naming the file if it is read-only, damaged or unopenable."""
+        await dbmod.verify(path)
+
+    async def close(self) -> None:
+        """Close the database connections."""
+        self._reader_failed = True  # closed: no point read opens it again
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        await self.db.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction at a time on this connection; rolled back on error.
+
+        Another process's write lock is waited out (``write_wait`` seconds, retrying
+        with backoff). A fault of the file (full, read-only, damaged) is raised as a
+        ``DatabaseFault``, logged once when writes start failing and once when they
+        work again; no restart is needed in between.
+        """
+        async with self._write_lock:
+            try:
+                if isinstance(self.fault, DatabaseReadOnly):
+                    await self._reopen()  # a file opened read-only stays so until reopened
+                await self._begin()
+                try:
+                    yield self.db
+                    await self.db.commit()
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back
+                        await self.db.rollback()
+                    raise
+            except (sqlite3.Error, DatabaseFault) as exc:
+                self._raise_fault(exc)
+            self._writes_again()
+
+    def _raise_fault(self, exc: sqlite3.Error | DatabaseFault) -> NoReturn:
+        """Raise a failed write's error as the project's fault (logged once), or as it is."""
+        fault = database_fault(exc, self.path)
+        if fault is None:
+            raise exc
+        self._note_fault(fault)
+        if fault is exc:
+            raise fault
+        raise fault from exc
+
+    def _writes_again(self) -> None:
+        if self.fault is not None:
+            if self._fault_told:
+                log.info("database %s takes writes again", self.path)
+            self.fault, self._fault_told = None, False
+
+    async def write_once(self, work: Callable[..., T], *args: Any) -> T:
+        """One write transaction in one hop: ``work(connection, *args)`` on the database
+        thread between BEGIN IMMEDIATE and COMMIT, rolled back if it raises.
+
+        As ``transaction``: another process's lock is waited out (the whole call is
+        tried again, with backoff) and a fault of the file is raised as a
+        ``DatabaseFault``. ``work`` must not commit, and may be run more than once.
+        """
+        async with self._write_lock:
+            try:
+                if isinstance(self.fault, DatabaseReadOnly):
+                    await self._reopen()
+                result: T = await self._waiting_out_locks(
+                    partial(self._on_db_thread, _in_transaction, work, *args)
+                )
+            except (sqlite3.Error, DatabaseFault) as exc:
+                self._raise_fault(exc)
+            self._writes_again()
+        return result
+
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE, waiting for a lock held by another process."""
+        await self._waiting_out_locks(partial(self.db.execute, "BEGIN IMMEDIATE"))
+
+    async def _waiting_out_locks(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """``attempt()``, tried again with backoff while another process holds the write
+        lock (SQLITE_BUSY), for up to ``write_wait`` seconds."""
+        pause, longest = WRITE_BACKOFF
+        deadline = asyncio.get_running_loop().time() + self.write_wait
+        while True:
+            try:
+                return await attempt()
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    raise DatabaseBusy(self.path, f"waited {self.write_wait:g}s") from exc
+                await asyncio.sleep(min(pause, left))
+                pause = min(pause * 2, longest)
+
+    async def _reopen(self) -> None:
+        """Swap the connection for a new one (reads in flight finish on the old one)."""
+        fresh = await dbmod.connect(self.path)
+        old, self.db = self.db, fresh
+        await old.close()
+
+    def _note_fault(self, fault: DatabaseFault) -> None:
+        """One log line when writes start failing, not one per write.
+
+        A kind of fault is told at most once in ``FAULT_LOG_EVERY`` seconds, even when
+        small writes slip through in between (a full disk still takes a few bytes).
+        """
+        now = time.monotonic()
+        last = self._fault_logged.get(type(fault))
+        if type(fault) is not type(self.fault) and (last is None or now - last > FAULT_LOG_EVERY):
+            log.error("%s; writes are refused until that clears", fault)
+            self._fault_logged[type(fault)] = now
+            self._fault_told = True
+        self.fault = fault
+
+    async def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
+        rows = await self.db.execute_fetchall(sql, params)
+        return next(iter(rows), None)
+
+    async def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
+        return list(await self.db.execute_fetchall(sql, params))
+
+    # Point reads: a handful of rows found through an index cost less than the hop
+    # to aiosqlite's thread, so they run on the event loop, on a read-only connection
+    # of their own (WAL lets it read while the thread writes). A statement whose
+    # plan would scan never runs there: it goes to the thread (and fails a test).
+
+    def _point_reader(self) -> sqlite3.Connection | None:
+        if self._reader is None and not self._reader_failed:
+            try:
+                reader = sqlite3.connect(
+                    f"file:{urllib.parse.quote(self.path)}?mode=ro",
+                    uri=True,
+                    check_same_thread=False,
+                )
+                reader.row_factory = sqlite3.Row
+                reader.execute(f"PRAGMA busy_timeout = {POINT_READ_BUSY_MS}")
+                self._tables = {
+                    row[0]
+                    for row in reader.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    )
+                }
+            except sqlite3.Error:
+                self._reader_failed = True
+                return None
+            self._reader = reader
+        return self._reader
+
+    def _searches_only(
+        self,
+        reader: sqlite3.Connection,
+        sql: str,
+        params: Sequence[Any] | dict[str, Any],
+        walks_index: bool,
+    ) -> bool:
+        known = self._indexed.get(sql)
+        if known is None:
+            plan = [row[3] for row in reader.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+            # A scan of a table is what may not happen; one of a CTE's few rows may.
+            scans = [
+                step
+                for step in plan
+                if (m := _SCAN.match(step))
+                and m.group(1) in self._tables
+                and not (walks_index and " USING " in step and "INDEX" in step)
+            ]
+            if scans and self.strict_point_reads:
+                raise AssertionError(f"a point read would scan ({'; '.join(scans)}): {sql}")
+            known = self._indexed[sql] = not scans
+        return known
+
+    async def _point_all(
+        self,
+        sql: str,
+        params: Sequence[Any] | dict[str, Any] = (),
+        *,
+        walks_index: bool = False,
+    ) -> list[Row]:
+        """Rows found through an index: read on the event loop, without a thread hop.
+
+        ``walks_index``: the statement walks an index in its order and stops at a
+        small LIMIT (the newest N), which its plan shows as a scan of that index.
+        """
+        reader = self._point_reader()
+        if reader is not None and self._searches_only(reader, sql, params, walks_index):
+            try:
+                return reader.execute(sql, params).fetchall()
+            except sqlite3.OperationalError:  # busy for a moment: the thread waits better
+                pass
+        return await self._all(sql, params)
+
+    async def _point_one(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+    ) -> Row | None:
+        """One row found through an index, read on the event loop."""
+        rows = await self._point_all(sql, params)
+        return rows[0] if rows else None
+
+    async def _on_db_thread(self, work: Callable[..., T], *args: Any) -> T:
+        """Run ``work(connection, *args)`` on the database thread, in one hop.
+
+        aiosqlite runs everything on one thread per connection; a write made of
+        many statements costs a hop each through its queue, and the hops cost
+        more than the SQL. A function queued there runs them all in one go.
+        """
+        conn = self.db._conn  # the sqlite3 connection behind aiosqlite's thread
+        queue = cast(Callable[..., Awaitable[T]], self.db._execute)
+        return await queue(work, conn, *args)

@@ -1,0 +1,216 @@
+"""Full-text search over titles, bodies and comments (SQLite FTS5), and its index of comments."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any
+
+from storage import visibility as rule
+from storage.comments import CommentQueries
+from storage.errors import (
+    DatabaseFault,
+)
+from storage.models import (
+    SearchHit,
+)
+from storage.rows import (
+    Connection,
+    _fetch_one,
+)
+
+SEARCH_CANDIDATES = 50
+RANK_EXACTLY_UP_TO = 1_000  # rows holding a word, for bm25 (see Store.search)
+SNIPPET_START = "\x02"
+SNIPPET_END = "\x03"
+_SEARCH_WORD = re.compile(r"\w+", re.UNICODE)
+# A phrase in double quotes, or a word.
+_SEARCH_TERM = re.compile(r'"([^"]*)"|(\w+)', re.UNICODE)
+
+INDEX_BATCH = 5_000  # comments indexed for search in one write
+
+
+def fts_query(words: str) -> str:
+    """Turn what a reader typed into a safe FTS5 query: every word must occur.
+
+    Words in double quotes must occur together, in that order (a phrase); a
+    quote left open is ignored.
+    """
+    terms: list[str] = []
+    for phrase, word in _SEARCH_TERM.findall(words):
+        tokens = _SEARCH_WORD.findall(phrase or word)
+        if tokens:
+            terms.append('"' + " ".join(tokens) + '"')
+    return " ".join(terms[:16])
+
+
+class SearchQueries(CommentQueries):
+    """Search, ranked, with snippets; and the comments waiting to be indexed."""
+
+    # ------------------------------------------------------------------ search
+
+    async def index_comments(self, batch: int = INDEX_BATCH) -> int:
+        """Index the comments waiting for search (migration 0011); how many there were.
+
+        Comments posted through the chat wait here a moment, so that each costs its
+        post no write to the search index: a batch is one write for all of them.
+        """
+        if self._point_reader() is not None and "fts_pending" not in self._tables:
+            return 0  # a database kept at an older schema (some tests hold one there)
+        if await self._point_one("SELECT 1 FROM fts_pending WHERE comment_id > 0 LIMIT 1") is None:
+            return 0
+        total = 0
+        while True:
+            done = await self.write_once(self._index_pending, batch)
+            total += done
+            if done < batch:
+                return total
+
+    @staticmethod
+    def _index_pending(conn: Connection, batch: int) -> int:
+        row = conn.execute(
+            "SELECT max(comment_id), count(*) FROM "
+            "(SELECT comment_id FROM fts_pending ORDER BY comment_id LIMIT ?)",
+            (batch,),
+        ).fetchone()
+        last, count = row[0], int(row[1])
+        if not count:
+            return 0
+        conn.execute(
+            "INSERT INTO comments_fts (rowid, body) SELECT c.id, c.body "
+            "FROM fts_pending p JOIN comments c ON c.id = p.comment_id "
+            "WHERE p.comment_id <= ? AND c.status = 'visible'",
+            (last,),
+        )
+        conn.execute("DELETE FROM fts_pending WHERE comment_id <= ?", (last,))
+        return count
+
+    async def search(self, words: str, chat_id: int | None, limit: int = 10) -> list[SearchHit]:
+        """Articles whose title, body or a comment this chat may see match every word.
+
+        Best match first (bm25, a title hit weighing most); one hit per article,
+        its snippet from the article's own text when that matches, else from a comment.
+        Snippets are made for the winners only.
+
+        Ranking stays cheap on a large corpus: each index offers only its
+        ``SEARCH_CANDIDATES`` newest matches (FTS5 walks its doclists in rowid
+        order), and bm25, which counts every row holding each word, is used only
+        while no word of the query is in more than ``RANK_EXACTLY_UP_TO`` rows of
+        an index (then the ranking is exact). A query with a more common word
+        ranks the newest matches instead: articles whose title matches, then the
+        others that match in their text, then those found through a comment,
+        newest first within each.
+        """
+        query = fts_query(words)
+        if not query:
+            return []
+        with contextlib.suppress(DatabaseFault):  # a read-only file still answers
+            await self.index_comments()  # the comments of the last moment too
+        visible, visible_params = rule.where_visible(chat_id, "c")
+        params = {"q": query, **visible_params, "n": SEARCH_CANDIDATES}
+        ranked = await self._on_db_thread(self._rank_matches, visible, params)
+        # Rank by each article's best score; show the article's own text when it
+        # matches, and a comment only for an article found through its comments.
+        best: dict[int, int | None] = {}
+        for article_id, comment_id in ranked:
+            if article_id not in best:
+                best[article_id] = comment_id
+            elif comment_id is None:
+                best[article_id] = None
+        best = dict(list(best.items())[:limit])
+        if not best:
+            return []
+        article_ids = [a for a, c in best.items() if c is None]
+        comment_ids = [c for c in best.values() if c is not None]
+        snippets: dict[tuple[str, int], str] = {}
+        markers = {"q": query, "start": SNIPPET_START, "end": SNIPPET_END}
+        for table, column, ids in (
+            ("articles_fts", -1, article_ids),
+            ("comments_fts", 0, comment_ids),
+        ):
+            if ids:
+                marks = ",".join(str(int(i)) for i in ids)
+                for row in await self._all(
+                    f"SELECT rowid, snippet({table}, {column}, :start, :end, '…', 16) AS snip "
+                    f"FROM {table} WHERE {table} MATCH :q AND rowid IN ({marks})",
+                    markers,
+                ):
+                    snippets[(table, row["rowid"])] = row["snip"] or ""
+        marks = ",".join(str(int(a)) for a in best)
+        titles = {
+            row["id"]: row["title"]
+            for row in await self._all(f"SELECT id, title FROM articles WHERE id IN ({marks})")
+        }
+        return [
+            SearchHit(
+                article_id,
+                titles.get(article_id, ""),
+                snippets.get(
+                    ("comments_fts", comment_id) if comment_id else ("articles_fts", article_id),
+                    "",
+                ),
+                in_comment=comment_id is not None,
+            )
+            for article_id, comment_id in best.items()
+            if article_id in titles
+        ]
+
+    def _rank_matches(
+        self, conn: Connection, visible: str, params: dict[str, Any]
+    ) -> list[tuple[int, int | None]]:
+        """(article id, comment id or None) of the matches, best first (see ``search``)."""
+        words = _SEARCH_WORD.findall(params["q"])
+        if all(
+            _fetch_one(
+                conn,
+                f"SELECT count(*) FROM (SELECT rowid FROM {table} WHERE {table} MATCH ? "
+                f"LIMIT {RANK_EXACTLY_UP_TO + 1})",
+                (f'"{word}"',),
+            )[0]
+            <= RANK_EXACTLY_UP_TO
+            for table in ("articles_fts", "comments_fts")
+            for word in words
+        ):
+            rows = conn.execute(
+                "SELECT article_id, comment_id, score FROM ("
+                "  SELECT rowid AS article_id, NULL AS comment_id, "
+                "    bm25(articles_fts, 10.0, 1.0) AS score "
+                "  FROM articles_fts WHERE articles_fts MATCH :q ORDER BY rowid DESC LIMIT :n"
+                ") UNION ALL SELECT article_id, comment_id, score FROM ("
+                "  SELECT c.article_id, c.id AS comment_id, bm25(comments_fts) AS score "
+                "  FROM comments_fts JOIN comments c ON c.id = comments_fts.rowid "
+                f"  WHERE comments_fts MATCH :q AND {visible} "
+                "  ORDER BY comments_fts.rowid DESC LIMIT :n"
+                ") ORDER BY score, article_id",
+                params,
+            ).fetchall()
+            return [(row[0], row[1]) for row in rows]
+        articles = [
+            row[0]
+            for row in conn.execute(
+                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q "
+                "ORDER BY rowid DESC LIMIT :n",
+                params,
+            )
+        ]
+        titled: set[int] = set()
+        if articles:
+            titled = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :title "
+                    "AND rowid >= :oldest",
+                    {"title": f"title : ({params['q']})", "oldest": articles[-1]},
+                )
+            }
+        comments = conn.execute(
+            "SELECT c.article_id, c.id FROM comments_fts JOIN comments c "
+            f"ON c.id = comments_fts.rowid WHERE comments_fts MATCH :q AND {visible} "
+            "ORDER BY comments_fts.rowid DESC LIMIT :n",
+            params,
+        ).fetchall()
+        return [
+            *((a, None) for a in articles if a in titled),
+            *((a, None) for a in articles if a not in titled),
+            *((row[0], row[1]) for row in comments),
+        ]
