@@ -72,8 +72,8 @@ async def record_post(
     """Remember a card published in a channel (again: keeps the first record)."""
     async with store.transaction() as db:
         await db.execute(
-            "INSERT OR IGNORE INTO channel_posts "
-            "(channel_id, message_id, article_id, shown_count, posted_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO channel_posts (channel_id, message_id, article_id, shown_count, "
+            "posted_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (channel_id, message_id, article_id, shown_count, utc_now()),
         )
 
@@ -93,8 +93,8 @@ async def record_thread(
     """A published card arrived in the discussion group: replies to it are its comments."""
     async with store.transaction() as db:
         await db.execute(
-            "INSERT OR IGNORE INTO discussion_threads "
-            "(chat_id, thread_id, article_id, channel_id) VALUES (?, ?, ?, ?)",
+            "INSERT INTO discussion_threads (chat_id, thread_id, article_id, channel_id) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (chat_id, thread_id, article_id, channel_id),
         )
 
@@ -151,7 +151,7 @@ async def discussion_scope(store: Store, chat_id: int) -> Visibility | None:
     """
     row = await store._point_one(
         "SELECT EXISTS (SELECT 1 FROM discussion_threads WHERE chat_id = :chat) AS discussion, "
-        "(SELECT scope FROM chats WHERE id = :chat AND scope_chosen) AS chosen",
+        "(SELECT scope FROM chats WHERE id = :chat AND scope_chosen = 1) AS chosen",
         {"chat": chat_id},
     )
     if row is None or not row["discussion"]:

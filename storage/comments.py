@@ -26,6 +26,7 @@ from storage.rows import (
     _comment,
     _fetch_one,
     _kept_text,
+    insert_row,
     message_key,
 )
 from storage.text import clean_line
@@ -64,8 +65,8 @@ class CommentQueries(ChatQueries):
             f"SELECT a.title, a.next_seq, {_VISIBLE_COUNT} AS total, "
             # The few exceptions, by their partial index (a plain index on article_id
             # would walk the article's every comment).
-            "  (SELECT json_group_array(c.seq) "
-            "   FROM comments c INDEXED BY comments_top_level_exceptions "
+            f"  (SELECT {self.sql.json_list('c.seq')} "
+            f"   FROM comments c {self.sql.using_index('comments_top_level_exceptions')} "
             "   WHERE c.article_id = :article AND c.parent_id IS NULL "
             f"    AND NOT ({rule.counted_everywhere('c')}) "
             f"    AND NOT {rule.shown_sql('c')}) AS unseen "
@@ -90,7 +91,8 @@ class CommentQueries(ChatQueries):
             f"  AND c.parent_id IS NULL AND c.seq > :after AND {rule.shown_sql('c')} "
             "  ORDER BY c.seq LIMIT :limit) "
             f"SELECT {_COMMENT_COLUMNS} FROM comments "
-            "WHERE id IN tops OR (root_id IN tops AND parent_id IS NOT NULL) "
+            "WHERE id IN (SELECT id FROM tops) "
+            "OR (root_id IN (SELECT id FROM tops) AND parent_id IS NOT NULL) "
             "ORDER BY parent_id IS NOT NULL, seq, id",
             {**params, "after": cursor, "limit": per_page},
         )
@@ -282,7 +284,7 @@ class CommentQueries(ChatQueries):
         """
         row = await self._point_one(
             "SELECT 1 FROM comments WHERE user_id = ? AND created_at >= ? AND article_id = ? "
-            "AND chat_id IS ? AND body = ? AND status <> 'deleted' LIMIT 1",
+            "AND chat_id IS NOT DISTINCT FROM ? AND body = ? AND status <> 'deleted' LIMIT 1",
             (user_id, since, article_id, chat_id, body),
         )
         return row is not None
@@ -341,32 +343,30 @@ class CommentQueries(ChatQueries):
             conn, "SELECT 1 FROM comments WHERE id = ?", (wanted_id,)
         ):
             wanted_id = None
-        cursor = conn.execute(
-            "INSERT INTO comments (id, article_id, parent_id, root_id, seq, author, user_id, "
-            "origin, chat_id, message_id, visibility, body, created_at, edited_at, status, "
-            "import_key, seen_in) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                wanted_id,
-                article_id,
-                parent_id,
-                root_id,
-                seq,
-                author,
-                user_id,
-                origin,
-                chat_id,
-                message_id,
-                visibility,
-                _kept_text(status, body),
-                created_at,
-                edited_at,
-                status,
-                import_key,
-                seen_in,
-            ),
+        comment_id = insert_row(
+            conn,
+            self.sql,
+            "comments",
+            {
+                "id": wanted_id,
+                "article_id": article_id,
+                "parent_id": parent_id,
+                "root_id": root_id,
+                "seq": seq,
+                "author": author,
+                "user_id": user_id,
+                "origin": origin,
+                "chat_id": chat_id,
+                "message_id": message_id,
+                "visibility": visibility,
+                "body": _kept_text(status, body),
+                "created_at": created_at,
+                "edited_at": edited_at,
+                "status": status,
+                "import_key": import_key,
+                "seen_in": seen_in,
+            },
         )
-        comment_id = cursor.lastrowid
-        assert comment_id is not None
         if root_id is None:
             conn.execute("UPDATE comments SET root_id = id WHERE id = ?", (comment_id,))
         return comment_id

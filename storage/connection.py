@@ -19,6 +19,8 @@ from typing import Any, NoReturn, Self, cast
 import aiosqlite
 
 from storage import db as dbmod
+from storage import postgres
+from storage.dialect import SQLITE, Dialect
 from storage.errors import (
     DatabaseBusy,
     DatabaseFault,
@@ -72,9 +74,15 @@ class StoreBase:
         self._fault_told = False  # whether this run of failures was logged
         self._fault_logged: dict[type[DatabaseFault], float] = {}  # kind: when last logged
 
+    engine = "sqlite"
+    sql: Dialect = SQLITE
+
     @classmethod
     async def open(cls, path: str | Path) -> Self:
-        """Open (creating and migrating as needed) the database at ``path``."""
+        """Open (creating and migrating as needed) the database at ``path``: a SQLite
+        file, or a PostgreSQL server named by a ``postgresql://`` URL."""
+        if postgres.is_postgres(path):
+            return cast(Self, await postgres.open_store(cast(Any, cls), str(path)))
         try:
             db = await dbmod.connect(path)
         except StorageError:
@@ -85,8 +93,21 @@ class StoreBase:
 
     @staticmethod
     async def verify(path: str | Path) -> None:
-        """Raise a ``DatabaseFault`` naming the file if it is read-only, damaged or unopenable."""
+        """Raise a ``DatabaseFault`` naming the file if it is read-only, damaged or unopenable
+        (for a PostgreSQL URL: a ``StorageError`` unless the server answers)."""
+        if postgres.is_postgres(path):
+            await postgres.PostgresConnections.verify(str(path))
+            return
         await dbmod.verify(path)
+
+    async def schema_version(self) -> int:
+        """The schema version the database is at."""
+        return await dbmod.schema_version(self.db)
+
+    @staticmethod
+    def newest_schema_version() -> int:
+        """The schema version this newsbot brings its databases to."""
+        return len(dbmod.migrations())
 
     async def close(self) -> None:
         """Close the database connections."""

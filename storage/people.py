@@ -64,8 +64,8 @@ class ChatQueries(StoreBase):
         async with self.transaction() as db:
             if chat_id is not None and banned:
                 await db.execute(
-                    "INSERT OR IGNORE INTO chat_bans (chat_id, user_id, banned_at) "
-                    "VALUES (?, ?, ?)",
+                    "INSERT INTO chat_bans (chat_id, user_id, banned_at) "
+                    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (chat_id, user_id, utc_now()),
                 )
             elif chat_id is not None:
@@ -85,7 +85,8 @@ class ChatQueries(StoreBase):
         """Whether a user is banned from commenting everywhere, in this chat, or not at all."""
         row = await self._point_one(
             "SELECT coalesce((SELECT banned FROM users WHERE id = :user), 0) AS everywhere, "
-            "EXISTS (SELECT 1 FROM chat_bans WHERE chat_id IS :chat AND user_id = :user) AS here",
+            "EXISTS (SELECT 1 FROM chat_bans "
+            "WHERE chat_id IS NOT DISTINCT FROM :chat AND user_id = :user) AS here",
             {"user": user_id, "chat": chat_id},
         )
         if row is not None and row["everywhere"]:
@@ -114,7 +115,7 @@ class ChatQueries(StoreBase):
             "INSERT INTO chats (id, type, title, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title, "
             "updated_at = excluded.updated_at "
-            "WHERE type <> excluded.type OR title IS NOT excluded.title "
+            "WHERE type <> excluded.type OR title IS DISTINCT FROM excluded.title "
             "RETURNING subscribed, scope, topic_id",
             (chat_id, chat_type, title, utc_now()),
         ).fetchone()
@@ -155,19 +156,22 @@ class ChatQueries(StoreBase):
                 "SELECT :new, 'supergroup', title, subscribed, scope, :now FROM chats "
                 "WHERE id = :old "
                 "ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, "
-                "subscribed = max(subscribed, excluded.subscribed), "
+                f"subscribed = {self.sql.greatest('chats.subscribed', 'excluded.subscribed')}, "
                 "updated_at = excluded.updated_at",
                 {"old": old_id, "new": new_id, "now": utc_now()},
             )
             await db.execute("UPDATE chats SET subscribed = 0 WHERE id = ?", (old_id,))
             await db.execute(
-                "INSERT OR IGNORE INTO chat_bans (chat_id, user_id, banned_at) "
-                "SELECT :new, user_id, banned_at FROM chat_bans WHERE chat_id = :old",
+                "INSERT INTO chat_bans (chat_id, user_id, banned_at) "
+                "SELECT :new, user_id, banned_at FROM chat_bans WHERE chat_id = :old "
+                "ON CONFLICT DO NOTHING",
                 {"old": old_id, "new": new_id},
             )
             await db.execute("DELETE FROM chat_bans WHERE chat_id = ?", (old_id,))
             await db.execute(
-                "INSERT OR REPLACE INTO chat_moves (old_id, new_id, moved_at) VALUES (?, ?, ?)",
+                "INSERT INTO chat_moves (old_id, new_id, moved_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id, "
+                "moved_at = excluded.moved_at",
                 (old_id, new_id, utc_now()),
             )
         return moved.rowcount

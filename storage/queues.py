@@ -68,7 +68,8 @@ async def store_updates(store: Store, updates: Sequence[tuple[int, str]]) -> set
     ids = [update_id for update_id, _ in updates]
     async with store.transaction() as db:
         await db.executemany(
-            "INSERT OR IGNORE INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)",
+            "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             [(update_id, payload, now) for update_id, payload in updates],
         )
         rows = await db.execute_fetchall(
@@ -91,7 +92,7 @@ async def mark_handled(store: Store, update_ids: Sequence[int]) -> None:
 
 async def unhandled_updates(store: Store) -> list[tuple[int, str]]:
     """Updates stored and not yet handled, oldest first, as (id, JSON)."""
-    rows = await store.db.execute_fetchall(
+    rows = await store._all(
         "SELECT update_id, payload FROM inbox WHERE handled_at IS NULL ORDER BY update_id"
     )
     return [(int(row[0]), str(row[1])) for row in rows]
@@ -136,13 +137,13 @@ def claim_in(
 ) -> int | None:
     """``claim_reply`` inside a write already open on the database thread (the one that
     stores what the answer confirms, say)."""
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO deliveries "
+    row = conn.execute(
+        "INSERT INTO deliveries "
         "(chat_id, key, kind, payload, state, attempts, not_before, created_at) "
-        "VALUES (?, ?, 'reply', ?, 'sending', 1, ?, ?)",
+        "VALUES (?, ?, 'reply', ?, 'sending', 1, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         (chat_id, key, json.dumps(payload, ensure_ascii=False), now, now),
-    )
-    return cursor.lastrowid if cursor.rowcount == 1 else None
+    ).fetchone()
+    return int(row[0]) if row is not None else None
 
 
 async def start_sending(store: Store, delivery_id: int) -> bool:
@@ -213,7 +214,7 @@ async def postpone(
         )
         for found in row:
             await db.execute(
-                "UPDATE deliveries SET not_before = max(not_before, ?) "
+                f"UPDATE deliveries SET not_before = {store.sql.greatest('not_before', '?')} "
                 "WHERE chat_id = ? AND state = 'queued' AND id > ?",
                 (not_before, found[0], delivery_id),
             )
@@ -226,10 +227,11 @@ async def due_chats(store: Store, now: float, settled: float, limit: int) -> lis
     burst of imported articles goes out as one round), or the oldest is a
     minute old.
     """
-    rows = await store.db.execute_fetchall(
-        "SELECT chat_id, max(kind = 'reply') AS owed FROM deliveries "
-        "WHERE state = 'queued' AND not_before <= :now GROUP BY chat_id "
-        "HAVING owed OR max(created_at) <= :settled OR min(created_at) <= :minute "
+    rows = await store._all(
+        "SELECT chat_id, max(CASE WHEN kind = 'reply' THEN 1 ELSE 0 END) AS owed "
+        "FROM deliveries WHERE state = 'queued' AND not_before <= :now GROUP BY chat_id "
+        "HAVING max(CASE WHEN kind = 'reply' THEN 1 ELSE 0 END) = 1 "
+        "OR max(created_at) <= :settled OR min(created_at) <= :minute "
         "ORDER BY owed DESC, min(id) LIMIT :limit",
         {"now": now, "settled": settled, "minute": now - 60, "limit": limit},
     )
@@ -238,7 +240,7 @@ async def due_chats(store: Store, now: float, settled: float, limit: int) -> lis
 
 async def queued_for(store: Store, chat_id: int, now: float) -> list[Delivery]:
     """A chat's queued deliveries that are due, oldest first."""
-    rows = await store.db.execute_fetchall(
+    rows = await store._all(
         f"SELECT {_DELIVERY_COLUMNS} FROM deliveries "
         "WHERE chat_id = ? AND state = 'queued' AND not_before <= ? ORDER BY id",
         (chat_id, now),
@@ -256,8 +258,8 @@ async def fold_pushes(
             [(delivery_id,) for delivery_id in folded],
         )
         await db.execute(
-            "INSERT OR IGNORE INTO deliveries (chat_id, key, kind, payload) "
-            "VALUES (?, ?, 'push', ?)",
+            "INSERT INTO deliveries (chat_id, key, kind, payload) "
+            "VALUES (?, ?, 'push', ?) ON CONFLICT DO NOTHING",
             (chat_id, pointer_key, json.dumps({"text": text}, ensure_ascii=False)),
         )
 
@@ -273,7 +275,7 @@ class PushTarget:
 
 async def push_target(store: Store, chat_id: int) -> PushTarget:
     """Whether pushes may still go to this chat, and how (a channel, a forum topic)."""
-    rows = await store.db.execute_fetchall(
+    rows = await store._all(
         "SELECT subscribed, type, topic_id FROM chats WHERE id = ?", (chat_id,)
     )
     for row in rows:
@@ -304,7 +306,7 @@ async def settle_interrupted(store: Store) -> int:
 
 async def delivery(store: Store, chat_id: int, key: str) -> dict[str, Any] | None:
     """One delivery's state, message id and attempts (for tests and the operator)."""
-    rows = await store.db.execute_fetchall(
+    rows = await store._all(
         "SELECT state, message_id, attempts, error FROM deliveries WHERE chat_id = ? AND key = ?",
         (chat_id, key),
     )
@@ -316,7 +318,7 @@ async def delivery(store: Store, chat_id: int, key: str) -> dict[str, Any] | Non
 async def delivery_counts(store: Store) -> dict[str, int]:
     """Deliveries by state, for ``newsbot stats``: queued, sent, failed and the rest."""
     counts = dict.fromkeys(("queued", "sending", "sent", "unknown", "failed", "folded"), 0)
-    rows = await store.db.execute_fetchall("SELECT state, count(*) FROM deliveries GROUP BY state")
+    rows = await store._all("SELECT state, count(*) FROM deliveries GROUP BY state")
     for state, count in rows:
         counts[str(state)] = int(count)
     return counts

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from storage import visibility as rule
+from storage.dialect import Dialect
 from storage.models import (
     Block,
     Comment,
@@ -143,10 +144,13 @@ _VISIBLE_COUNT = f"""
     a.comment_count + (SELECT count(*) FROM comments g WHERE g.article_id = a.id
         AND {rule.counted_only_here("g")})
 """
-# An article with its tags (position, name) and the comments a chat (:chat) may see.
-_ARTICLE_SELECT = f"""
+
+
+def article_select(sql: Dialect) -> str:
+    """An article with its tags (position, name) and the comments a chat (:chat) may see."""
+    return f"""
     SELECT a.*, {_VISIBLE_COUNT} AS visible_count,
-        (SELECT json_group_array(json_array(x.position, t.name))
+        (SELECT {sql.json_list(sql.json_array("x.position", "t.name"))}
          FROM article_tags x JOIN tags t ON t.id = x.tag_id
          WHERE x.article_id = a.id) AS tag_list
     FROM articles a
@@ -156,3 +160,24 @@ _ARTICLE_SELECT = f"""
 def _fetch_one(conn: Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
     """The first row of a query on the sqlite3 connection itself, or None."""
     return conn.execute(sql, params).fetchone()
+
+
+def insert_row(conn: Connection, sql: Dialect, table: str, values: dict[str, Any]) -> int:
+    """Insert a row and return its id; an ``id`` of None lets the database number it.
+
+    An id given outright (an import keeping its ids) moves PostgreSQL's sequence past
+    it, so the rows numbered after it do not collide with it.
+    """
+    if values.get("id") is None:
+        values = {name: value for name, value in values.items() if name != "id"}
+    names = ", ".join(values)
+    marks = ", ".join("?" * len(values))
+    row = conn.execute(
+        f"INSERT INTO {table} ({names}) VALUES ({marks}) RETURNING id", tuple(values.values())
+    ).fetchone()
+    if "id" in values and sql.sets_identity:
+        conn.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"(SELECT max(id) FROM {table}))"
+        )
+    return int(row[0])

@@ -42,7 +42,6 @@ from storage.models import (
     TopicTimeline,
 )
 from storage.rows import (
-    _ARTICLE_SELECT,
     _COMMENT_COLUMNS,
     Connection,
     Row,
@@ -53,7 +52,9 @@ from storage.rows import (
     _fetch_one,
     _import_keys,
     _kept_text,
+    article_select,
     content_key,
+    insert_row,
     slugify,
 )
 from storage.search import SearchQueries
@@ -159,25 +160,24 @@ class Store(SearchQueries):
             conn, "SELECT 1 FROM articles WHERE id = ?", (wanted_id,)
         ):
             wanted_id = None
-        cursor = conn.execute(
-            "INSERT INTO articles (id, slug, title, body, source, source_key, content_key, url, "
-            "published_at, imported_at, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                wanted_id,
-                slug,
-                parsed.title,
-                _blocks_json(parsed.blocks),
-                parsed.source,
-                parsed.source_key,
-                key,
-                parsed.url,
-                parsed.published_at,
-                parsed.imported_at or utc_now(),
-                parsed.summary or "",
-            ),
+        return insert_row(
+            conn,
+            self.sql,
+            "articles",
+            {
+                "id": wanted_id,
+                "slug": slug,
+                "title": parsed.title,
+                "body": _blocks_json(parsed.blocks),
+                "source": parsed.source,
+                "source_key": parsed.source_key,
+                "content_key": key,
+                "url": parsed.url,
+                "published_at": parsed.published_at,
+                "imported_at": parsed.imported_at or utc_now(),
+                "summary": parsed.summary or "",
+            },
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
 
     def _free_slug(self, conn: Connection, slug: str, source_key: str) -> str:
         """The slug, else slug-2 .. slug-5, else one made unique by the source key."""
@@ -193,10 +193,10 @@ class Store(SearchQueries):
         for position, tag in enumerate(dict.fromkeys(t.strip().lower() for t in tags if t)):
             if not tag:
                 continue
-            conn.execute("INSERT OR IGNORE INTO tags (name) VALUES (?)", (tag,))
+            conn.execute("INSERT INTO tags (name) VALUES (?) ON CONFLICT DO NOTHING", (tag,))
             conn.execute(
-                "INSERT OR IGNORE INTO article_tags (article_id, tag_id, position) "
-                "SELECT ?, id, ? FROM tags WHERE name = ?",
+                "INSERT INTO article_tags (article_id, tag_id, position) "
+                "SELECT ?, id, ? FROM tags WHERE name = ? ON CONFLICT DO NOTHING",
                 (article_id, position, tag),
             )
 
@@ -342,14 +342,16 @@ class Store(SearchQueries):
     async def article(self, article_id: int, chat_id: int | None = None) -> Article | None:
         """The article with this id, or None; ``comment_count`` as ``chat_id`` sees it."""
         row = await self._point_one(
-            f"{_ARTICLE_SELECT} WHERE a.id = :key", {"key": article_id, **rule.params(chat_id)}
+            f"{article_select(self.sql)} WHERE a.id = :key",
+            {"key": article_id, **rule.params(chat_id)},
         )
         return self._article_from_row(row) if row else None
 
     async def article_by_slug(self, slug: str, chat_id: int | None = None) -> Article | None:
         """The article with this slug, or None; ``comment_count`` as ``chat_id`` sees it."""
         row = await self._point_one(
-            f"{_ARTICLE_SELECT} WHERE a.slug = :key", {"key": slug.lower(), **rule.params(chat_id)}
+            f"{article_select(self.sql)} WHERE a.slug = :key",
+            {"key": slug.lower(), **rule.params(chat_id)},
         )
         return self._article_from_row(row) if row else None
 
@@ -476,7 +478,7 @@ class Store(SearchQueries):
         last = 0
         while True:
             rows = await self._all(
-                f"{_ARTICLE_SELECT} WHERE a.id > :key ORDER BY a.id LIMIT {EXPORT_BATCH}",
+                f"{article_select(self.sql)} WHERE a.id > :key ORDER BY a.id LIMIT {EXPORT_BATCH}",
                 {"key": last, **rule.params(None)},
             )
             if not rows:

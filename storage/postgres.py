@@ -1,0 +1,413 @@
+"""The store on PostgreSQL (asyncpg): its connections, its migrations, and the SQL that
+differs from SQLite's.
+
+``Store.open`` comes here for a ``postgresql://`` URL and returns a ``PostgresStore``:
+the same ``Store``, its queries unchanged, over this module's connections. Statements
+are written once, with SQLite's ``?`` and ``:name`` parameters; ``placeholders``
+turns them into PostgreSQL's ``$1``. What must differ in the SQL itself is here and
+in ``storage.dialect``: full-text search (``tsvector`` columns, ``websearch_to_tsquery``,
+``ts_rank``, ``ts_headline``), identity sequences, and locks across processes
+(advisory locks, ``FOR UPDATE SKIP LOCKED``).
+
+The store's multi-statement writes are plain functions over a connection
+(``write_once``); on SQLite they run on its database thread. Here they run on a
+worker thread, each statement handed to the event loop's asyncpg connection, so
+that one function serves both engines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import re
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Self, cast
+
+from storage.dialect import POSTGRES, Dialect
+from storage.errors import DatabaseBusy, DatabaseFault, MigrationError, StorageError
+from storage.rows import T
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from storage.store import Store
+
+URL_SCHEMES = ("postgresql://", "postgres://")
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+MIGRATION_LOCK = 7_415_001  # advisory lock key: one process migrates at a time
+# Statements whose rows are read; the rest report how many rows they changed.
+_RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b|\bRETURNING\b", re.IGNORECASE)
+# A string literal, a quoted name, a cast, or a parameter (:name or ?).
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|:(\w+)|\?")
+# SQLSTATEs of a transaction PostgreSQL gave up so another could go on: run it again.
+_TRY_AGAIN = {"40001", "40P01", "55P03"}
+POOL_SIZE = 10
+WRITE_WAIT = 60.0
+
+
+def is_postgres(target: object) -> bool:
+    """Whether a database setting names a PostgreSQL server (else it is a SQLite file)."""
+    return isinstance(target, str) and target.startswith(URL_SCHEMES)
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+# ---------------------------------------------------------------------- parameters
+
+
+@dataclass(frozen=True, slots=True)
+class _Translated:
+    sql: str
+    names: tuple[str, ...] | None  # the :names in $n order; None for ? parameters
+
+
+_translations: dict[str, _Translated] = {}
+
+
+def placeholders(sql: str) -> _Translated:
+    """SQLite's parameters (``?`` in order, or ``:name``) as PostgreSQL's ``$n``."""
+    known = _translations.get(sql)
+    if known is not None:
+        return known
+    names: list[str] = []
+    count = 0
+
+    def swap(match: re.Match[str]) -> str:
+        nonlocal count
+        token = match.group(0)
+        if token == "?":
+            count += 1
+            return f"${count}"
+        name = match.group(1)
+        if name is None:
+            return token  # a literal, a quoted name or a cast
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    text = _TOKEN.sub(swap, sql)
+    if names and count:
+        raise StorageError(f"a statement mixes ? and :name parameters: {sql}")
+    translated = _Translated(text, tuple(names) if names else None)
+    _translations[sql] = translated
+    return translated
+
+
+def arguments(translated: _Translated, params: Sequence[Any] | dict[str, Any]) -> list[Any]:
+    """The values in ``$n`` order."""
+    if translated.names is None:
+        if isinstance(params, dict):
+            return []
+        return list(params)
+    values = cast(dict[str, Any], params)
+    return [values[name] for name in translated.names]
+
+
+def _changed(status: str | None) -> int:
+    """Rows a command changed, from its status ("UPDATE 3", "INSERT 0 1")."""
+    if not status:
+        return 0
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+# ---------------------------------------------------------------------- results
+
+
+class Result:
+    """A statement's rows and how many rows it changed, read as a sqlite3 cursor is."""
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.rows)
+
+
+async def _run(conn: asyncpg.Connection, sql: str, params: Any = ()) -> Result:
+    translated = placeholders(sql)
+    args = arguments(translated, params)
+    if _RETURNS_ROWS.search(translated.sql):
+        rows = await conn.fetch(translated.sql, *args)
+        return Result(list(rows), len(rows))
+    return Result([], _changed(await conn.execute(translated.sql, *args)))
+
+
+class Transaction:
+    """An open transaction, used as ``Store.transaction`` yields it (as aiosqlite's is)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, params: Any = ()) -> Result:
+        return await _run(self.conn, sql, params)
+
+    async def executemany(self, sql: str, rows: Any) -> None:
+        translated = placeholders(sql)
+        await self.conn.executemany(
+            translated.sql, [arguments(translated, params) for params in rows]
+        )
+
+    async def execute_fetchall(self, sql: str, params: Any = ()) -> list[Any]:
+        return (await _run(self.conn, sql, params)).rows
+
+
+class ThreadConnection:
+    """A connection for the store's write functions, run on a worker thread: each
+    statement is handed to the event loop's asyncpg connection and waited for."""
+
+    def __init__(self, tx: Transaction, loop: asyncio.AbstractEventLoop) -> None:
+        self._tx = tx
+        self._loop = loop
+
+    def _wait(self, work: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
+
+    def execute(self, sql: str, params: Any = ()) -> Result:
+        return cast(Result, self._wait(self._tx.execute(sql, params)))
+
+    def executemany(self, sql: str, rows: Any) -> None:
+        self._wait(self._tx.executemany(sql, rows))
+
+    @property
+    def in_transaction(self) -> bool:
+        return True
+
+
+# ---------------------------------------------------------------------- migrations
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """PostgreSQL's migrations as (version, file name, SQL), in order.
+
+    PostgreSQL came at SQLite's schema version 11, so its first migration is 0011,
+    the whole schema; each later version has a file for each engine.
+    """
+    found = []
+    for entry in resources.files("storage.migrations.postgres").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [version for version, _, _ in found]
+    if not versions or versions != list(range(versions[0], versions[0] + len(versions))):
+        raise MigrationError(f"PostgreSQL migrations are not numbered in a row: {versions}")
+    return found
+
+
+async def schema_version(conn: asyncpg.Connection) -> int:
+    """The last migration applied (0 for an empty database)."""
+    exists = await conn.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")
+    if not exists:
+        return 0
+    return int(await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version"))
+
+
+async def migrate(conn: asyncpg.Connection) -> int:
+    """Apply the migrations the database lacks, one transaction each; the version reached.
+
+    An advisory lock keeps two workers starting together from migrating at once.
+    """
+    known = migrations()
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+    try:
+        current = await schema_version(conn)
+        newest = known[-1][0]
+        if current > newest:
+            raise MigrationError(
+                f"the database is at schema version {current}, newer than this newsbot "
+                f"({newest}); upgrade newsbot"
+            )
+        for version, name, sql in known:
+            if version <= current:
+                continue
+            try:
+                async with conn.transaction():
+                    await conn.execute(sql)
+                    await conn.execute("DELETE FROM schema_version")
+                    await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", version)
+            except Exception as exc:
+                raise MigrationError(f"migration postgres/{name} failed: {exc}") from exc
+            current = version
+        return current
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+
+
+# ---------------------------------------------------------------------- the store
+
+_open_transaction: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar(
+    "newsbot_pg_transaction", default=None
+)
+
+
+class PostgresConnections:
+    """``StoreBase``'s ways of reading and writing, over a pool of asyncpg connections.
+
+    Mixed in before ``Store``: the queries above ``StoreBase`` do not change.
+    """
+
+    engine = "postgres"
+    sql: Dialect = POSTGRES
+    pool: asyncpg.Pool
+    path: str
+    write_wait: float
+    fault: DatabaseFault | None
+
+    @classmethod
+    async def open_url(cls, url: str) -> Self:
+        """Connect to the server (creating and migrating the schema as needed)."""
+        try:
+            import asyncpg
+        except ImportError as exc:
+            raise StorageError(
+                "PostgreSQL needs the asyncpg package: pip install 'newsbot[postgres]'"
+            ) from exc
+        try:
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=POOL_SIZE)
+        except (OSError, asyncpg.PostgresError, ValueError) as exc:
+            raise StorageError(f"cannot open database {redacted(url)}: {exc}") from exc
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+        except BaseException:
+            await pool.close()
+            raise
+        store = cls.__new__(cls)
+        store._init_postgres(pool, url)
+        return store
+
+    def _init_postgres(self, pool: asyncpg.Pool, url: str) -> None:
+        self.pool = pool
+        self.path = redacted(url)
+        self.write_wait = WRITE_WAIT
+        self.fault = None
+        self._write_lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @staticmethod
+    async def verify(path: str) -> None:
+        """The server answers and the schema can be brought up to date."""
+        import asyncpg
+
+        try:
+            conn = await asyncpg.connect(path)
+        except (OSError, asyncpg.PostgresError, ValueError) as exc:
+            raise StorageError(f"cannot open database {redacted(path)}: {exc}") from exc
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+
+    async def schema_version(self) -> int:
+        async with self.pool.acquire() as conn:
+            return await schema_version(conn)
+
+    @staticmethod
+    def newest_schema_version() -> int:
+        return migrations()[-1][0]
+
+    # ------------------------------------------------------------------ writes
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """One write transaction of this process at a time, as on SQLite; rolled back on
+        error. Reads by the same task inside it see its writes."""
+        async with self._write_lock, self.pool.acquire() as conn, conn.transaction():
+            tx = Transaction(conn)
+            token = _open_transaction.set(tx)
+            try:
+                yield tx
+            finally:
+                _open_transaction.reset(token)
+
+    async def write_once(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(connection, *args)`` in one transaction; run again when PostgreSQL
+        gave the transaction up to let another go on (a deadlock, say)."""
+        import asyncpg
+
+        deadline = asyncio.get_running_loop().time() + self.write_wait
+        pause = 0.01
+        while True:
+            try:
+                async with self.transaction():
+                    return await self._on_db_thread(work, *args)
+            except asyncpg.PostgresError as exc:
+                if getattr(exc, "sqlstate", None) not in _TRY_AGAIN:
+                    raise
+                if asyncio.get_running_loop().time() > deadline:
+                    raise DatabaseBusy(self.path, f"waited {self.write_wait:g}s") from exc
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.5)
+
+    async def _on_db_thread(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(connection, *args)`` on a worker thread, inside this task's transaction
+        if it has one, else on a connection of its own."""
+        tx = _open_transaction.get()
+        loop = asyncio.get_running_loop()
+        if tx is not None:
+            return await asyncio.to_thread(work, ThreadConnection(tx, loop), *args)
+        async with self.pool.acquire() as conn:
+            return await asyncio.to_thread(work, ThreadConnection(Transaction(conn), loop), *args)
+
+    # ------------------------------------------------------------------ reads
+
+    async def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        tx = _open_transaction.get()
+        if tx is not None:
+            return await tx.execute_fetchall(sql, params)
+        async with self.pool.acquire() as conn:
+            return (await _run(conn, sql, params)).rows
+
+    async def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
+
+    async def _point_all(
+        self,
+        sql: str,
+        params: Sequence[Any] | dict[str, Any] = (),
+        *,
+        walks_index: bool = False,
+    ) -> list[Any]:
+        return await self._all(sql, params)
+
+    async def _point_one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        return await self._one(sql, params)
+
+    @asynccontextmanager
+    async def held(self, key: int) -> AsyncIterator[bool]:
+        """Hold an advisory lock on ``key`` while the block runs, if no other process
+        holds it; yields whether this one does."""
+        async with self.pool.acquire() as conn:
+            got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+            try:
+                yield got
+            finally:
+                if got:
+                    with contextlib.suppress(Exception):
+                        await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
+
+async def open_store(cls: type[Store], url: str) -> Store:
+    """``cls`` (a ``Store``) over PostgreSQL."""
+    combined = cast(
+        type[PostgresConnections], type(f"Postgres{cls.__name__}", (PostgresConnections, cls), {})
+    )
+    return cast("Store", await combined.open_url(url))
