@@ -19,7 +19,6 @@ from typing import Any, NoReturn, Self, cast
 import aiosqlite
 
 from storage import db as dbmod
-from storage import postgres
 from storage.dialect import SQLITE, Dialect
 from storage.errors import (
     DatabaseBusy,
@@ -31,6 +30,7 @@ from storage.errors import (
 from storage.rows import Connection, Row, T
 
 POINT_READ_BUSY_MS = 50
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 INDEX_BATCH = 5_000  # comments indexed for search in one write
 # A plan step that reads all of a table (or of one of its indexes): SCAN name ...
 _SCAN = re.compile(r"SCAN (\w+)")
@@ -40,6 +40,11 @@ log = logging.getLogger("storage.store")  # faults are the store's, and logged a
 WRITE_WAIT = 60.0
 WRITE_BACKOFF = (0.05, 0.5)  # first pause, longest pause (seconds)
 FAULT_LOG_EVERY = 600.0  # seconds: a fault that comes back sooner is not logged again
+
+
+def is_postgres(target: object) -> bool:
+    """Whether a database setting names a PostgreSQL server (else it is a SQLite file)."""
+    return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
 
 
 def _in_transaction(conn: Connection, work: Callable[..., T], *args: Any) -> T:
@@ -81,7 +86,9 @@ class StoreBase:
     async def open(cls, path: str | Path) -> Self:
         """Open (creating and migrating as needed) the database at ``path``: a SQLite
         file, or a PostgreSQL server named by a ``postgresql://`` URL."""
-        if postgres.is_postgres(path):
+        if is_postgres(path):
+            from storage import postgres  # its module builds on the whole Store
+
             return cast(Self, await postgres.open_store(cast(Any, cls), str(path)))
         try:
             db = await dbmod.connect(path)
@@ -95,7 +102,9 @@ class StoreBase:
     async def verify(path: str | Path) -> None:
         """Raise a ``DatabaseFault`` naming the file if it is read-only, damaged or unopenable
         (for a PostgreSQL URL: a ``StorageError`` unless the server answers)."""
-        if postgres.is_postgres(path):
+        if is_postgres(path):
+            from storage import postgres
+
             await postgres.PostgresConnections.verify(str(path))
             return
         await dbmod.verify(path)

@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING, Any, Self, cast
 from storage.dialect import POSTGRES, Dialect
 from storage.errors import DatabaseBusy, DatabaseFault, MigrationError, StorageError
 from storage.rows import T
+from storage.search import SNIPPET_END, SNIPPET_START
 
 if TYPE_CHECKING:
     import asyncpg
 
     from storage.store import Store
 
-URL_SCHEMES = ("postgresql://", "postgres://")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 MIGRATION_LOCK = 7_415_001  # advisory lock key: one process migrates at a time
 # Statements whose rows are read; the rest report how many rows they changed.
@@ -46,12 +46,19 @@ _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|:(\w+)|\?")
 # SQLSTATEs of a transaction PostgreSQL gave up so another could go on: run it again.
 _TRY_AGAIN = {"40001", "40P01", "55P03"}
 POOL_SIZE = 10
+# What search finds of an article ``a``: its title and its blocks' text, a line each.
+ARTICLE_TEXT = (
+    "a.title || E'\\n' || coalesce((SELECT string_agg(b->>'text', E'\\n') "
+    "FROM jsonb_array_elements(a.body::jsonb) b), '')"
+)
+# ts_rank's weights of D, C, B and A: a title (A) weighs ten times an article's body (B).
+TITLE_WEIGHTS = "{0.1, 0.1, 0.1, 1.0}"
+# Snippets as SQLite's: 16 words or so, the words found between \x02 and \x03.
+HEADLINE_OPTIONS = (
+    f'StartSel="{SNIPPET_START}", StopSel="{SNIPPET_END}", MaxWords=16, MinWords=8, '
+    'ShortWord=0, MaxFragments=1, FragmentDelimiter=" … "'
+)
 WRITE_WAIT = 60.0
-
-
-def is_postgres(target: object) -> bool:
-    """Whether a database setting names a PostgreSQL server (else it is a SQLite file)."""
-    return isinstance(target, str) and target.startswith(URL_SCHEMES)
 
 
 def redacted(url: str) -> str:
@@ -390,6 +397,56 @@ class PostgresConnections:
 
     async def _point_one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         return await self._one(sql, params)
+
+    # ------------------------------------------------------------------ search
+
+    async def index_comments(self, batch: int = 0) -> int:
+        """Nothing waits: a comment's ``search`` column is computed as it is stored."""
+        return 0
+
+    @staticmethod
+    def _rank_matches(
+        conn: ThreadConnection, visible: str, params: dict[str, Any]
+    ) -> list[tuple[int, int | None]]:
+        """(article id, comment id or None) of the matches, best first: the newest
+        ``SEARCH_CANDIDATES`` of each kind, ranked by ``ts_rank`` (a title's word weighing
+        ten times a body's)."""
+        rows = conn.execute(
+            "WITH q AS (SELECT websearch_to_tsquery('simple', :q) AS q) "
+            "SELECT article_id, comment_id FROM ("
+            "  (SELECT a.id AS article_id, NULL::bigint AS comment_id, "
+            f"    ts_rank('{TITLE_WEIGHTS}', a.search, q.q) AS score "
+            "   FROM articles a, q WHERE a.search @@ q.q ORDER BY a.id DESC LIMIT :n) "
+            "  UNION ALL "
+            "  (SELECT c.article_id, c.id, ts_rank(c.search, q.q) "
+            f"   FROM comments c, q WHERE c.search @@ q.q AND {visible} "
+            "   ORDER BY c.id DESC LIMIT :n)"
+            ") m ORDER BY score DESC, article_id",
+            params,
+        ).fetchall()
+        return [(row[0], row[1]) for row in rows]
+
+    async def _snippets(
+        self, query: str, article_ids: list[int], comment_ids: list[int]
+    ) -> dict[tuple[str, int], str]:
+        """("article" or "comment", id): the matching words in a few words of context
+        (``ts_headline``), marked as SQLite's snippets are."""
+        params = {"q": query, "options": HEADLINE_OPTIONS}
+        headline = "ts_headline('simple', {text}, websearch_to_tsquery('simple', :q), :options)"
+        snippets: dict[tuple[str, int], str] = {}
+        for kind, text, table, ids in (
+            ("article", ARTICLE_TEXT, "articles a", article_ids),
+            ("comment", "a.body", "comments a", comment_ids),
+        ):
+            if ids:
+                marks = ",".join(str(int(i)) for i in ids)
+                for row in await self._all(
+                    f"SELECT a.id, {headline.format(text=text)} AS snip FROM {table} "
+                    f"WHERE a.id IN ({marks})",
+                    params,
+                ):
+                    snippets[(kind, row["id"])] = row["snip"] or ""
+        return snippets
 
     @asynccontextmanager
     async def held(self, key: int) -> AsyncIterator[bool]:

@@ -120,22 +120,11 @@ class SearchQueries(CommentQueries):
         best = dict(list(best.items())[:limit])
         if not best:
             return []
-        article_ids = [a for a, c in best.items() if c is None]
-        comment_ids = [c for c in best.values() if c is not None]
-        snippets: dict[tuple[str, int], str] = {}
-        markers = {"q": query, "start": SNIPPET_START, "end": SNIPPET_END}
-        for table, column, ids in (
-            ("articles_fts", -1, article_ids),
-            ("comments_fts", 0, comment_ids),
-        ):
-            if ids:
-                marks = ",".join(str(int(i)) for i in ids)
-                for row in await self._all(
-                    f"SELECT rowid, snippet({table}, {column}, :start, :end, '…', 16) AS snip "
-                    f"FROM {table} WHERE {table} MATCH :q AND rowid IN ({marks})",
-                    markers,
-                ):
-                    snippets[(table, row["rowid"])] = row["snip"] or ""
+        snippets = await self._snippets(
+            query,
+            [a for a, c in best.items() if c is None],
+            [c for c in best.values() if c is not None],
+        )
         marks = ",".join(str(int(a)) for a in best)
         titles = {
             row["id"]: row["title"]
@@ -146,14 +135,33 @@ class SearchQueries(CommentQueries):
                 article_id,
                 titles.get(article_id, ""),
                 snippets.get(
-                    ("comments_fts", comment_id) if comment_id else ("articles_fts", article_id),
-                    "",
+                    ("comment", comment_id) if comment_id else ("article", article_id), ""
                 ),
                 in_comment=comment_id is not None,
             )
             for article_id, comment_id in best.items()
             if article_id in titles
         ]
+
+    async def _snippets(
+        self, query: str, article_ids: list[int], comment_ids: list[int]
+    ) -> dict[tuple[str, int], str]:
+        """("article" or "comment", id): the matching words in a few words of context."""
+        snippets: dict[tuple[str, int], str] = {}
+        markers = {"q": query, "start": SNIPPET_START, "end": SNIPPET_END}
+        for kind, table, column, ids in (
+            ("article", "articles_fts", -1, article_ids),
+            ("comment", "comments_fts", 0, comment_ids),
+        ):
+            if ids:
+                marks = ",".join(str(int(i)) for i in ids)
+                for row in await self._all(
+                    f"SELECT rowid, snippet({table}, {column}, :start, :end, '…', 16) AS snip "
+                    f"FROM {table} WHERE {table} MATCH :q AND rowid IN ({marks})",
+                    markers,
+                ):
+                    snippets[(kind, row["rowid"])] = row["snip"] or ""
+        return snippets
 
     def _rank_matches(
         self, conn: Connection, visible: str, params: dict[str, Any]

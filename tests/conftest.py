@@ -6,7 +6,9 @@ import hashlib
 import http.server
 import os
 import threading
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,12 +41,50 @@ hypothesis.settings.register_profile(
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "newsbot"))
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    """An empty, migrated store in this test's temporary folder."""
-    opened = await Store.open(tmp_path / "news.sqlite3")
-    yield opened
-    await opened.close()
+POSTGRES_URL = os.environ.get("NEWSBOT_TEST_POSTGRES", "")
+NO_POSTGRES = "NEWSBOT_TEST_POSTGRES is not set: the PostgreSQL runs of these tests are skipped"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only(why): the test is about SQLite itself (its file, its threads)"
+    )
+
+
+@asynccontextmanager
+async def postgres_schema() -> AsyncIterator[str]:
+    """A database URL whose tables live in a fresh schema of their own, dropped after."""
+    import asyncpg
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await admin.execute(f"CREATE SCHEMA {name}")
+        joiner = "&" if "?" in POSTGRES_URL else "?"
+        yield f"{POSTGRES_URL}{joiner}search_path={name}"
+    finally:
+        await admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """An empty, migrated store: a SQLite file in this test's temporary folder, and (when
+    NEWSBOT_TEST_POSTGRES names a server) a schema of its own on PostgreSQL."""
+    if request.param == "sqlite":
+        opened = await Store.open(tmp_path / "news.sqlite3")
+        yield opened
+        await opened.close()
+        return
+    only = request.node.get_closest_marker("sqlite_only")
+    if only is not None:
+        pytest.skip(f"about SQLite alone: {only.args[0]}")
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    async with postgres_schema() as url:
+        opened = await Store.open(url)
+        yield opened
+        await opened.close()
 
 
 @dataclass
