@@ -122,6 +122,11 @@ STORY = [
     "DELETE FROM timeline_events WHERE id = 2",
     "DELETE FROM article_tags WHERE article_id = 2 AND tag_id = 1",
     article(4, "Retracted", "Never mind", "Gone"),
+    "INSERT INTO article_tags (article_id, tag_id, position) VALUES (4, 2, 0)",
+    "INSERT INTO timeline_events (id, article_id, date, precision, label, sentence, sort_key) "
+    "VALUES (4, 4, '2025', 'year', 'l', 's', '2025')",
+    comment(120, 4, "short lived"),
+    comment(121, 4, "its reply", parent=120),
     "DELETE FROM articles WHERE id = 4",
 ]
 SNAPSHOT = [
