@@ -41,7 +41,7 @@ async def connect_channel(store: Store, channel_id: int, title: str | None) -> b
             "INSERT INTO chats (id, type, title, subscribed, updated_at) "
             "VALUES (?, 'channel', ?, 1, ?) "
             "ON CONFLICT (id) DO UPDATE SET type = 'channel', title = excluded.title, "
-            "subscribed = 1, updated_at = excluded.updated_at WHERE subscribed = 0",
+            "subscribed = 1, updated_at = excluded.updated_at WHERE chats.subscribed = 0",
             (channel_id, title, utc_now()),
         )
         return cursor.rowcount > 0

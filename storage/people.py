@@ -36,7 +36,7 @@ class ChatQueries(StoreBase):
         row = conn.execute(
             "INSERT INTO users (id, display_name, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, "
-            "updated_at = excluded.updated_at WHERE display_name <> excluded.display_name "
+            "updated_at = excluded.updated_at WHERE users.display_name <> excluded.display_name "
             "RETURNING banned",
             (user_id, display_name, utc_now()),
         ).fetchone()
@@ -115,7 +115,7 @@ class ChatQueries(StoreBase):
             "INSERT INTO chats (id, type, title, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title, "
             "updated_at = excluded.updated_at "
-            "WHERE type <> excluded.type OR title IS DISTINCT FROM excluded.title "
+            "WHERE chats.type <> excluded.type OR chats.title IS DISTINCT FROM excluded.title "
             "RETURNING subscribed, scope, topic_id",
             (chat_id, chat_type, title, utc_now()),
         ).fetchone()
@@ -169,9 +169,12 @@ class ChatQueries(StoreBase):
             )
             await db.execute("DELETE FROM chat_bans WHERE chat_id = ?", (old_id,))
             await db.execute(
-                "INSERT INTO chat_moves (old_id, new_id, moved_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id, "
-                "moved_at = excluded.moved_at",
+                # Replaced, not updated: its insert trigger moves the queued deliveries.
+                "DELETE FROM chat_moves WHERE old_id = ?",
+                (old_id,),
+            )
+            await db.execute(
+                "INSERT INTO chat_moves (old_id, new_id, moved_at) VALUES (?, ?, ?)",
                 (old_id, new_id, utc_now()),
             )
         return moved.rowcount

@@ -25,12 +25,12 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Self, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 from storage.dialect import POSTGRES, Dialect
 from storage.errors import DatabaseBusy, DatabaseFault, MigrationError, StorageError
 from storage.rows import T
-from storage.search import SNIPPET_END, SNIPPET_START
+from storage.search import RANK_EXACTLY_UP_TO, SNIPPET_END, SNIPPET_START
 
 if TYPE_CHECKING:
     import asyncpg
@@ -52,7 +52,7 @@ ARTICLE_TEXT = (
     "FROM jsonb_array_elements(a.body::jsonb) b), '')"
 )
 # ts_rank's weights of D, C, B and A: a title (A) weighs ten times an article's body (B).
-TITLE_WEIGHTS = "{0.1, 0.1, 0.1, 1.0}"
+TITLE_WEIGHTS = "ARRAY[0.1, 0.1, 0.1, 1.0]::real[]"
 # Snippets as SQLite's: 16 words or so, the words found between \x02 and \x03.
 HEADLINE_OPTIONS = (
     f'StartSel="{SNIPPET_START}", StopSel="{SNIPPET_END}", MaxWords=16, MinWords=8, '
@@ -404,27 +404,37 @@ class PostgresConnections:
         """Nothing waits: a comment's ``search`` column is computed as it is stored."""
         return 0
 
+    # The steps of ``SearchQueries._rank_matches`` in PostgreSQL's full-text search:
+    # the same matches in the same order, ranked by ts_rank instead of bm25.
+    SEARCH_SQL: ClassVar[dict[str, str]] = {
+        "articles holding": "SELECT count(*) FROM (SELECT 1 FROM articles "
+        "WHERE search @@ plainto_tsquery('simple', ?) "
+        f"LIMIT {RANK_EXACTLY_UP_TO + 1}) x",
+        "comments holding": "SELECT count(*) FROM (SELECT 1 FROM comments "
+        "WHERE search @@ plainto_tsquery('simple', ?) AND status = 'visible' "
+        f"LIMIT {RANK_EXACTLY_UP_TO + 1}) x",
+        "ranked": "WITH q AS (SELECT websearch_to_tsquery('simple', :q) AS q) "
+        "SELECT article_id, comment_id FROM ("
+        "  (SELECT a.id AS article_id, NULL::bigint AS comment_id, "
+        f"    ts_rank({TITLE_WEIGHTS}, a.search, q.q) AS score "
+        "   FROM articles a, q WHERE a.search @@ q.q ORDER BY a.id DESC LIMIT :n) "
+        "  UNION ALL "
+        "  (SELECT c.article_id, c.id, ts_rank(c.search, q.q) "
+        "   FROM comments c, q WHERE c.search @@ q.q AND {visible} "
+        "   ORDER BY c.id DESC LIMIT :n)"
+        ") m ORDER BY score DESC, article_id",
+        "newest articles": "SELECT id FROM articles "
+        "WHERE search @@ websearch_to_tsquery('simple', :q) ORDER BY id DESC LIMIT :n",
+        "title hits": "SELECT id FROM articles WHERE id >= :oldest "
+        "AND ts_filter(search, '{a}') @@ websearch_to_tsquery('simple', :q)",
+        "newest comments": "SELECT c.article_id, c.id FROM comments c "
+        "WHERE c.search @@ websearch_to_tsquery('simple', :q) AND {visible} "
+        "ORDER BY c.id DESC LIMIT :n",
+    }
+
     @staticmethod
-    def _rank_matches(
-        conn: ThreadConnection, visible: str, params: dict[str, Any]
-    ) -> list[tuple[int, int | None]]:
-        """(article id, comment id or None) of the matches, best first: the newest
-        ``SEARCH_CANDIDATES`` of each kind, ranked by ``ts_rank`` (a title's word weighing
-        ten times a body's)."""
-        rows = conn.execute(
-            "WITH q AS (SELECT websearch_to_tsquery('simple', :q) AS q) "
-            "SELECT article_id, comment_id FROM ("
-            "  (SELECT a.id AS article_id, NULL::bigint AS comment_id, "
-            f"    ts_rank('{TITLE_WEIGHTS}', a.search, q.q) AS score "
-            "   FROM articles a, q WHERE a.search @@ q.q ORDER BY a.id DESC LIMIT :n) "
-            "  UNION ALL "
-            "  (SELECT c.article_id, c.id, ts_rank(c.search, q.q) "
-            f"   FROM comments c, q WHERE c.search @@ q.q AND {visible} "
-            "   ORDER BY c.id DESC LIMIT :n)"
-            ") m ORDER BY score DESC, article_id",
-            params,
-        ).fetchall()
-        return [(row[0], row[1]) for row in rows]
+    def word_term(word: str) -> str:
+        return word
 
     async def _snippets(
         self, query: str, article_ids: list[int], comment_ids: list[int]
@@ -445,7 +455,9 @@ class PostgresConnections:
                     f"WHERE a.id IN ({marks})",
                     params,
                 ):
-                    snippets[(kind, row["id"])] = row["snip"] or ""
+                    # A phrase is marked as one, as SQLite marks it.
+                    snip = (row["snip"] or "").replace(f"{SNIPPET_END} {SNIPPET_START}", " ")
+                    snippets[(kind, row["id"])] = snip
         return snippets
 
     @asynccontextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from storage import visibility as rule
 from storage.comments import CommentQueries
@@ -163,60 +163,67 @@ class SearchQueries(CommentQueries):
                     snippets[(kind, row["rowid"])] = row["snip"] or ""
         return snippets
 
+    # The SQL of each step of ``_rank_matches`` (PostgreSQL's store has its own).
+    # ``{visible}`` is the visibility rule's fragment for the comment ``c``.
+    SEARCH_SQL: ClassVar[dict[str, str]] = {
+        # Rows of an index holding one word (the word as ``word_term`` gives it), up to
+        # one more than RANK_EXACTLY_UP_TO.
+        "articles holding": "SELECT count(*) FROM (SELECT rowid FROM articles_fts "
+        f"WHERE articles_fts MATCH ? LIMIT {RANK_EXACTLY_UP_TO + 1})",
+        "comments holding": "SELECT count(*) FROM (SELECT rowid FROM comments_fts "
+        f"WHERE comments_fts MATCH ? LIMIT {RANK_EXACTLY_UP_TO + 1})",
+        # (article, comment or NULL) of the newest :n matches of each index, best first.
+        "ranked": "SELECT article_id, comment_id, score FROM ("
+        "  SELECT rowid AS article_id, NULL AS comment_id, "
+        "    bm25(articles_fts, 10.0, 1.0) AS score "
+        "  FROM articles_fts WHERE articles_fts MATCH :q ORDER BY rowid DESC LIMIT :n"
+        ") UNION ALL SELECT article_id, comment_id, score FROM ("
+        "  SELECT c.article_id, c.id AS comment_id, bm25(comments_fts) AS score "
+        "  FROM comments_fts JOIN comments c ON c.id = comments_fts.rowid "
+        "  WHERE comments_fts MATCH :q AND {visible} "
+        "  ORDER BY comments_fts.rowid DESC LIMIT :n"
+        ") ORDER BY score, article_id",
+        # The newest :n articles that match, newest first.
+        "newest articles": "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q "
+        "ORDER BY rowid DESC LIMIT :n",
+        # Of the articles from :oldest on, those whose title matches.
+        "title hits": "SELECT rowid FROM articles_fts WHERE articles_fts MATCH "
+        "'title : (' || :q || ')' AND rowid >= :oldest",
+        # (article, comment) of the newest :n comments that match, newest first.
+        "newest comments": "SELECT c.article_id, c.id FROM comments_fts JOIN comments c "
+        "ON c.id = comments_fts.rowid WHERE comments_fts MATCH :q AND {visible} "
+        "ORDER BY comments_fts.rowid DESC LIMIT :n",
+    }
+
+    @staticmethod
+    def word_term(word: str) -> str:
+        """One word as the count of rows holding it asks for it."""
+        return f'"{word}"'
+
     def _rank_matches(
         self, conn: Connection, visible: str, params: dict[str, Any]
     ) -> list[tuple[int, int | None]]:
         """(article id, comment id or None) of the matches, best first (see ``search``)."""
+        sql = self.SEARCH_SQL
         words = _SEARCH_WORD.findall(params["q"])
         if all(
-            _fetch_one(
-                conn,
-                f"SELECT count(*) FROM (SELECT rowid FROM {table} WHERE {table} MATCH ? "
-                f"LIMIT {RANK_EXACTLY_UP_TO + 1})",
-                (f'"{word}"',),
-            )[0]
+            _fetch_one(conn, sql[f"{kind} holding"], (self.word_term(word),))[0]
             <= RANK_EXACTLY_UP_TO
-            for table in ("articles_fts", "comments_fts")
+            for kind in ("articles", "comments")
             for word in words
         ):
-            rows = conn.execute(
-                "SELECT article_id, comment_id, score FROM ("
-                "  SELECT rowid AS article_id, NULL AS comment_id, "
-                "    bm25(articles_fts, 10.0, 1.0) AS score "
-                "  FROM articles_fts WHERE articles_fts MATCH :q ORDER BY rowid DESC LIMIT :n"
-                ") UNION ALL SELECT article_id, comment_id, score FROM ("
-                "  SELECT c.article_id, c.id AS comment_id, bm25(comments_fts) AS score "
-                "  FROM comments_fts JOIN comments c ON c.id = comments_fts.rowid "
-                f"  WHERE comments_fts MATCH :q AND {visible} "
-                "  ORDER BY comments_fts.rowid DESC LIMIT :n"
-                ") ORDER BY score, article_id",
-                params,
-            ).fetchall()
+            rows = conn.execute(sql["ranked"].format(visible=visible), params).fetchall()
             return [(row[0], row[1]) for row in rows]
-        articles = [
-            row[0]
-            for row in conn.execute(
-                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q "
-                "ORDER BY rowid DESC LIMIT :n",
-                params,
-            )
-        ]
+        articles = [row[0] for row in conn.execute(sql["newest articles"], params)]
         titled: set[int] = set()
         if articles:
             titled = {
                 row[0]
                 for row in conn.execute(
-                    "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :title "
-                    "AND rowid >= :oldest",
-                    {"title": f"title : ({params['q']})", "oldest": articles[-1]},
+                    sql["title hits"], {"q": params["q"], "oldest": articles[-1]}
                 )
             }
-        comments = conn.execute(
-            "SELECT c.article_id, c.id FROM comments_fts JOIN comments c "
-            f"ON c.id = comments_fts.rowid WHERE comments_fts MATCH :q AND {visible} "
-            "ORDER BY comments_fts.rowid DESC LIMIT :n",
-            params,
-        ).fetchall()
+        comments = conn.execute(sql["newest comments"].format(visible=visible), params).fetchall()
         return [
             *((a, None) for a in articles if a in titled),
             *((a, None) for a in articles if a not in titled),

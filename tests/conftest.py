@@ -51,6 +51,17 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say once why the PostgreSQL runs were skipped, and how many."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if NO_POSTGRES in str(report.longrepr)
+    ]
+    if skipped:
+        terminalreporter.write_line(f"{len(skipped)} skipped: {NO_POSTGRES}.")
+
+
 @asynccontextmanager
 async def postgres_schema() -> AsyncIterator[str]:
     """A database URL whose tables live in a fresh schema of their own, dropped after."""

@@ -614,6 +614,7 @@ async def test_confirmations_quote_a_very_long_title_shortened(
     assert len(params["text"]) < 300
 
 
+@pytest.mark.sqlite_only("its database thread")
 async def test_posting_a_comment_is_one_write_on_the_database_thread(
     driver: Driver, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

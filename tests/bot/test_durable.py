@@ -179,6 +179,7 @@ async def test_a_webhook_update_is_stored_before_it_is_queued_and_replayed_after
     assert await queues.unhandled_updates(store) == []
 
 
+@pytest.mark.sqlite_only("a crash injected by a SQLite function")
 async def test_a_comment_cut_off_by_a_crash_is_saved_and_confirmed_after_it(
     api: OfflineBotAPI, store: Store, settings: Settings
 ) -> None:
@@ -206,6 +207,7 @@ async def test_a_comment_cut_off_by_a_crash_is_saved_and_confirmed_after_it(
     assert delivery["message_id"] == confirmation["message_id"]
 
 
+@pytest.mark.sqlite_only("a crash injected by a SQLite function")
 async def test_a_confirmation_sent_just_before_a_crash_is_not_sent_again(
     api: OfflineBotAPI, store: Store, settings: Settings
 ) -> None:
@@ -498,6 +500,7 @@ async def test_an_answer_owed_to_a_reader_goes_before_pushes(
     assert [t.split("\n")[0] for t in texts[1:]] == ["<b>Later Story</b>"] * 3
 
 
+@pytest.mark.sqlite_only("a crash injected by a SQLite function")
 async def test_a_push_queued_as_the_bot_stops_is_sent_at_the_next_start(
     api: OfflineBotAPI, store: Store, settings: Settings, tmp_path: Path
 ) -> None:
@@ -524,7 +527,7 @@ async def test_a_push_queued_as_the_bot_stops_is_sent_at_the_next_start(
         outbox_of(app).wake.set()
         await asyncio.sleep(0.2)
         await post_shutdown(app)
-    rows = await store.db.execute_fetchall("SELECT state FROM deliveries WHERE kind = 'push'")
+    rows = await store._all("SELECT state FROM deliveries WHERE kind = 'push'")
     assert [tuple(row) for row in rows] == [("queued",)]  # not taken on, so not lost
     async with running(api, store, settings):
         await until(lambda: len(api.sent_messages(chat)) == 2)

@@ -28,6 +28,7 @@ def tracebacks(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.exc_info is not None or r.exc_text]
 
 
+@pytest.mark.sqlite_only("a full file")
 async def test_a_full_disk_gets_the_reader_a_clear_reply_and_the_log_one_line(
     driver: Driver, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -119,7 +120,11 @@ async def test_admin_reports_come_at_most_once_a_minute_with_repeats_counted(
     first, second = (m["text"] for m in api.sent_messages(admin_chat))
     assert first.startswith("⚠️ newsbot error while handling update")
     assert "more since the last report" not in first
-    assert second.endswith("\n4 more since the last report:\n4× ValueError: Connection closed")
+    closed = {
+        "sqlite": "ValueError: Connection closed",
+        "postgres": "InterfaceError: pool is closed",
+    }
+    assert second.endswith(f"\n4 more since the last report:\n4× {closed[store.engine]}")
 
 
 async def test_an_unreachable_bot_api_at_start_is_tried_again_one_line_each(

@@ -228,7 +228,8 @@ async def test_every_button_press_is_answered_even_when_stale(
     jo = driver.api.user("Jo")
     await driver.say(jo, jo, "/article 1")
     card_id = driver.last_id(jo)
-    await store.db.execute("DELETE FROM articles WHERE id = 1")
+    async with store.transaction() as db:
+        await db.execute("DELETE FROM articles WHERE id = 1")
     for data in ("full:1", "tl:1", "cm:1:1", "wr:1"):
         calls = await driver.press(jo, card_id, jo, data)
         assert [c.method for c in calls] == ["answerCallbackQuery"]

@@ -123,10 +123,9 @@ async def test_a_stream_of_odd_input_never_breaks_the_bot(driver: Driver, store:
         driver.clock.advance(rng.choice([0, 1, 5, 30, 61]))
     assert answered > 150
     assert await store.article(1) is not None
-    assert [tuple(r) for r in await store.db.execute_fetchall("PRAGMA integrity_check")] == [
-        ("ok",)
-    ]
-    assert list(await store.db.execute_fetchall("PRAGMA foreign_key_check")) == []
+    if store.engine == "sqlite":  # PostgreSQL checks every key as it is written
+        assert [tuple(r) for r in await store._all("PRAGMA integrity_check")] == [("ok",)]
+        assert list(await store._all("PRAGMA foreign_key_check")) == []
 
 
 async def test_lone_surrogates_in_an_update_are_replaced_before_any_handler_reads_them(

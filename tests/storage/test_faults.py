@@ -27,6 +27,8 @@ from tests.faults import (
     tiny_disk,
 )
 
+pytestmark = pytest.mark.sqlite_only("faults of the database file and its locks")
+
 
 def fault_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "storage.store"]

@@ -197,6 +197,7 @@ def test_arbitrary_lines_parse_or_raise_only_the_import_error(line: str) -> None
         assert isinstance(item, IngestError) or item.title
 
 
+@pytest.mark.sqlite_only("its query plans")
 async def test_the_export_reads_comments_and_timelines_by_index_in_batches(store: Store) -> None:
     """Scanning every comment once per article made a large export take hours."""
     text = sample_path().read_text(encoding="utf-8")

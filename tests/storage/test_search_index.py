@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from storage import Store
 from storage import db as dbmod
 from storage.importer import load_bundled_sample
@@ -224,6 +226,7 @@ async def _pending(store: Store) -> int:
     return int(row[0]) if row else 0
 
 
+@pytest.mark.sqlite_only("FTS5 and the comments waiting for it")
 async def test_chat_comments_are_indexed_in_a_batch_whatever_happens_before(
     store: Store,
 ) -> None:
@@ -275,6 +278,7 @@ async def test_chat_comments_are_indexed_in_a_batch_whatever_happens_before(
     assert await store.search("zebra", None) == []
 
 
+@pytest.mark.sqlite_only("FTS5 and the comments waiting for it")
 async def test_search_finds_a_comment_of_the_last_moment(store: Store) -> None:
     article_id = await load_bundled_sample(store)
     await store.post_comment(

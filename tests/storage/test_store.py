@@ -36,6 +36,7 @@ ARTICLE = ParsedArticle(
 )
 
 
+@pytest.mark.sqlite_only("its file, its query plans and its point reads")
 async def test_migrations_are_recorded_and_pragmas_set(store: Store) -> None:
     assert await schema_version(store.db) == len(migrations())
     async with store.db.execute("PRAGMA journal_mode") as cur:
@@ -271,6 +272,7 @@ async def test_users_chats_and_moderation_log(store: Store) -> None:
     assert stats["banned_users"] == 1 and stats["moderation_ban"] == 1
 
 
+@pytest.mark.sqlite_only("its file, its query plans and its point reads")
 async def test_backup_copies_the_live_database(store: Store, tmp_path: Path) -> None:
     await store.save_article(ARTICLE)
     target = tmp_path / "backup.sqlite3"
@@ -389,6 +391,7 @@ async def test_an_import_never_overwrites_a_comment_from_the_same_telegram_messa
     assert await store.comment_by_message(7, 1) == await store.comment(local.id)
 
 
+@pytest.mark.sqlite_only("its file, its query plans and its point reads")
 async def test_the_reads_the_bot_makes_use_the_indexes_made_for_them(store: Store) -> None:
     """SQLite picks plans by rule, not size: a small database shows the large one's plans."""
     article_id = await load_bundled_sample(store)
@@ -421,6 +424,7 @@ async def test_the_reads_the_bot_makes_use_the_indexes_made_for_them(store: Stor
         assert not any("comments_by_article" in step for step in plan), (statement, plan)
 
 
+@pytest.mark.sqlite_only("its file, its query plans and its point reads")
 async def test_point_reads_skip_the_database_thread(store: Store) -> None:
     article_id = await load_bundled_sample(store)
     on_thread: list[str] = []
@@ -432,6 +436,7 @@ async def test_point_reads_skip_the_database_thread(store: Store) -> None:
     assert on_thread == []  # read on the event loop, through the read-only connection
 
 
+@pytest.mark.sqlite_only("its file, its query plans and its point reads")
 async def test_a_read_that_would_scan_never_runs_on_the_event_loop(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import aiosqlite
+import pytest
 
 from storage import Store
 from storage import visibility as rule
@@ -31,6 +32,7 @@ def test_a_reply_is_seen_only_where_its_thread_is() -> None:
     assert not any(rule.reaches(rule.NOWHERE, chat) for chat in (None, 0, GROUP))
 
 
+@pytest.mark.sqlite_only("its triggers' text")
 async def test_the_stored_count_is_kept_by_the_rules_own_condition(store: Store) -> None:
     rows = await store.db.execute_fetchall(
         "SELECT name, sql FROM sqlite_master WHERE name LIKE 'comments_count_%'"
