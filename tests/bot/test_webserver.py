@@ -7,7 +7,11 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import os
+import signal
 import socket
+import sys
+from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,7 @@ from bot.app import ALLOWED_UPDATES, build_application
 from bot.config import ConfigError, Settings
 from bot.context import NewsApp
 from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.offline.server import OfflineServer
 from bot.webserver import SECRET_HEADER, WebhookServer, serve_webhook
 from storage import Store, db, queues
 
@@ -52,11 +57,7 @@ class Worker:
 
     async def post_update(self, update: Any, secret: str | None = SECRET) -> httpx.Response:
         """POST ``update`` (JSON, or raw bytes) to the webhook as Telegram does."""
-        headers = {"Content-Type": "application/json", "Connection": "close"}
-        if secret is not None:
-            headers[SECRET_HEADER] = secret
-        body = update if isinstance(update, bytes) else json.dumps(update).encode()
-        return await self.http.post(HOOK, content=body, headers=headers)
+        return await post_update(self.http, update, secret)
 
     async def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         """The samples of GET /metrics by (name, labels)."""
@@ -68,6 +69,18 @@ class Worker:
             for family in text_string_to_metric_families(answer.text)
             for sample in family.samples
         }
+
+
+async def post_update(
+    http: httpx.AsyncClient, update: Any, secret: str | None = SECRET
+) -> httpx.Response:
+    """POST ``update`` (JSON, or raw bytes) to the webhook as Telegram does, on a new
+    connection."""
+    headers = {"Content-Type": "application/json", "Connection": "close"}
+    if secret is not None:
+        headers[SECRET_HEADER] = secret
+    body = update if isinstance(update, bytes) else json.dumps(update).encode()
+    return await http.post(HOOK, content=body, headers=headers)
 
 
 def client(server: WebhookServer) -> httpx.AsyncClient:
@@ -400,3 +413,85 @@ def _accepts(worker: Worker) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.2)
         return probe.connect_ex(("127.0.0.1", worker.server.port)) == 0
+
+
+# ---------------------------------------------------------------------- newsbot run
+
+
+async def test_newsbot_run_serves_the_webhook_and_stops_cleanly_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    """The real command in a process of its own, on the offline Bot API over loopback."""
+    api = OfflineBotAPI(token=TOKEN, username="NewsTestBot")
+    reader = api.user("Reader")
+    chat = api.private_chat(reader)
+    with socket.socket() as probe:  # a free port for the worker
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with OfflineServer(api) as offline:
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_BASE_URL": offline.base_url,
+            "NEWSBOT_DB": str(tmp_path / "news.sqlite3"),
+            "NO_PROXY": "127.0.0.1",
+            "WEBHOOK_URL": "https://bot.example.com",
+            "WEBHOOK_LISTEN": "127.0.0.1",
+            "WEBHOOK_PORT": str(port),
+            "WEBHOOK_SECRET": SECRET,
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path, stderr=PIPE
+        )
+        try:
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", trust_env=False
+            ) as http:
+                await until_healthy(http, process)
+                update = api.send_text(chat, reader, "/start", queue=False)
+                assert (await post_update(http, update)).status_code == 200
+                await until(lambda: len(api.sent_messages(chat)) == 1, seconds=20)
+                process.send_signal(signal.SIGTERM)
+                _, errors = await asyncio.wait_for(process.communicate(), 60)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    log = errors.decode()
+    assert process.returncode == 0, log
+    assert "Traceback" not in log
+    assert f"webhook server listening on 127.0.0.1:{port}" in log
+    assert api.webhook is not None and api.webhook["url"] == f"https://bot.example.com/{TOKEN}"
+    assert TOKEN not in log
+    store = await Store.open(tmp_path / "news.sqlite3")
+    try:
+        assert await inbox_ids(store) == [update["update_id"]]
+        assert await queues.unhandled_updates(store) == []
+    finally:
+        await store.close()
+
+
+async def until_healthy(http: httpx.AsyncClient, process: asyncio.subprocess.Process) -> None:
+    """Wait until the worker answers /healthz with 200 (it starts in a few seconds)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while True:
+        assert process.returncode is None, "newsbot run stopped"
+        with contextlib.suppress(httpx.TransportError):
+            if (await http.get("/healthz")).status_code == 200:
+                return
+        assert loop.time() < deadline, "newsbot run did not start"
+        await asyncio.sleep(0.1)
+
+
+async def test_an_update_with_a_lone_surrogate_is_stored_and_answered(
+    api: OfflineBotAPI, store: Store, worker: Worker
+) -> None:
+    """JSON may escape a lone surrogate ("\\ud800"), which no encoder takes."""
+    reader = api.user("Reader")
+    chat = api.private_chat(reader)
+    update = api.send_text(chat, reader, "/search x", queue=False)
+    body = json.dumps(update).replace("/search x", "/search a\\ud800b").encode()
+    assert (await worker.post_update(body)).status_code == 200
+    await until(lambda: len(api.sent_messages(chat)) == 1)
+    assert await inbox_ids(store) == [update["update_id"]]
