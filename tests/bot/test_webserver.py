@@ -27,6 +27,7 @@ from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.offline.server import OfflineServer
 from bot.webserver import SECRET_HEADER, WebhookServer, serve_webhook
 from storage import Store, db, queues
+from tests.conftest import Driver, push_new_article
 
 TOKEN = "123:hook-token"
 SECRET = "s3cret_-"
@@ -324,6 +325,20 @@ async def test_metrics_read_the_backlogs_from_the_store_when_scraped(
     await until(lambda: len(api.sent_messages(chat)) == 1)
     await asyncio.sleep(0.1)  # the handled mark is written with others, within 20 ms
     assert (await worker.metrics())[("newsbot_inbox_waiting", ())] == 0
+
+
+async def test_pushes_are_counted_by_what_became_of_them(driver: Driver, store: Store) -> None:
+    fans = [driver.api.user(f"Fan{n}") for n in range(3)]
+    for fan in fans:
+        await driver.say(fan, fan, "/subscribe")
+    driver.api.block_bot(fans[0], queue=False)  # Telegram answers 403 from now on
+    await push_new_article(driver, store, "Counted Story")
+    registry = driver.app.bot_data.metrics.registry
+
+    def deliveries(result: str) -> float | None:
+        return registry.get_sample_value("newsbot_deliveries_total", {"result": result})
+
+    assert (deliveries("sent"), deliveries("failed"), deliveries("unknown")) == (2, 1, 0)
 
 
 async def test_each_application_counts_in_its_own_registry(
