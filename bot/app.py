@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import html
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -27,9 +28,11 @@ from bot.context import BotData, NewsApp, NewsContext
 from bot.handlers import register
 from bot.handlers.channels import connect_channel, refresh_counts
 from bot.inbox import Inbox, InboxQueue, InboxRequest
+from bot.metrics import Metrics
 from bot.ordering import MAX_CONCURRENT_UPDATES, ChatOrderedProcessor
 from bot.outbox import Outbox
 from bot.request import Pacer, ResilientRequest
+from bot.webserver import run_webhook
 from storage import ImportReport, NewsbotError, Store, import_sources, load_bundled_sample
 from storage.text import is_valid, valid_text
 
@@ -59,10 +62,12 @@ class NewsApplication(Application[ExtBot[None], NewsContext, Any, Any, BotData, 
     """
 
     async def process_update(self, update: object) -> None:
-        """Handle one update, its text made valid first."""
+        """Handle one update, its text made valid first; count it and its handling time."""
+        started = time.perf_counter()
         if isinstance(update, Update) and not _valid_update(update):
             update = Update.de_json(_valid_json(update.to_dict()), self.bot)
         await super().process_update(update)
+        self.bot_data.metrics.handled(update, time.perf_counter() - started)
 
 
 def _valid_update(update: Update) -> bool:
@@ -116,6 +121,7 @@ def build_application(
     """
     inbox = Inbox()
     pacer = Pacer()
+    metrics = Metrics()
     builder = (
         ApplicationBuilder()
         .application_class(NewsApplication)
@@ -133,6 +139,7 @@ def build_application(
             ResilientRequest(
                 request or HTTPXRequest(connection_pool_size=MAX_CONCURRENT_UPDATES + 8),
                 pacer=pacer,
+                metrics=metrics,
             )
         )
         # A fetched batch of updates is stored before the next getUpdates confirms it.
@@ -149,7 +156,8 @@ def build_application(
     app.bot_data.settings = settings
     app.bot_data.store = store
     app.bot_data.inbox = inbox
-    app.bot_data.outbox = Outbox(app.bot, app.bot_data.open_store, pacer)
+    app.bot_data.metrics = metrics
+    app.bot_data.outbox = Outbox(app.bot, app.bot_data.open_store, pacer, metrics=metrics)
     register(app)
     return app
 
@@ -324,14 +332,7 @@ def run_bot(settings: Settings, *, request: BaseRequest | None = None) -> None:
     app = build_application(settings, request=request)
     try:
         if settings.webhook_url:
-            app.run_webhook(
-                listen="0.0.0.0",
-                port=settings.webhook_port,
-                url_path=settings.token or "",
-                webhook_url=f"{settings.webhook_url.rstrip('/')}/{settings.token}",
-                secret_token=settings.webhook_secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            run_webhook(app, settings, ALLOWED_UPDATES)
         else:
             app.run_polling(allowed_updates=ALLOWED_UPDATES)
     except InvalidToken:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -44,6 +45,9 @@ class Settings:
     webhook_url: str | None = None
     webhook_port: int = 8443
     webhook_secret: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_reuse_port: bool = False  # several processes share WEBHOOK_PORT (SO_REUSEPORT)
+    webhook_max_connections: int = 40  # connections Telegram opens to the webhook at once
     log_level: str = "INFO"
     comment_rate_per_minute: int = 5
     comment_max_length: int = 2000
@@ -74,6 +78,26 @@ def _channel(raw: str) -> str | int:
     if re.fullmatch(r"@?[A-Za-z][A-Za-z0-9_]{3,31}", raw):
         return "@" + raw.lstrip("@")
     raise ConfigError(f"CHANNEL_IDS takes @channel names or -100… ids, not {raw!r}")
+
+
+def _flag(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be on or off (1/0, true/false, yes/no), not {raw!r}")
+
+
+def _address(name: str, raw: str) -> str:
+    """An IP address or a host name to listen on."""
+    value = raw.strip()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        if re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", value):
+            return value
+    raise ConfigError(f"{name} must be an IP address or a host name, not {raw!r}")
 
 
 def _url(name: str, raw: str) -> str:
@@ -136,6 +160,11 @@ def load_settings(
         webhook_url=_url("WEBHOOK_URL", raw_webhook) if raw_webhook else None,
         webhook_port=_int("WEBHOOK_PORT", get("WEBHOOK_PORT") or "8443", low=1, high=65_535),
         webhook_secret=secret,
+        webhook_listen=_address("WEBHOOK_LISTEN", get("WEBHOOK_LISTEN") or "0.0.0.0"),
+        webhook_reuse_port=_flag("WEBHOOK_REUSE_PORT", get("WEBHOOK_REUSE_PORT") or "off"),
+        webhook_max_connections=_int(
+            "WEBHOOK_MAX_CONNECTIONS", get("WEBHOOK_MAX_CONNECTIONS") or "40", low=1, high=100
+        ),
         log_level=level,
         comment_rate_per_minute=_int(
             "COMMENT_RATE_PER_MINUTE", get("COMMENT_RATE_PER_MINUTE") or "5", low=1, high=1_000

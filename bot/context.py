@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.metrics import Metrics
 from bot.reports import AdminReports
 from storage import Store
 from storage.ingest.sources import Validators
@@ -48,6 +49,7 @@ class BotData:
     admin_reports: AdminReports = field(default_factory=AdminReports)
     inbox: Inbox | None = None  # updates kept until handled (bot.inbox)
     outbox: Outbox | None = None  # messages kept until sent (bot.outbox)
+    metrics: Metrics = field(default_factory=Metrics)  # served on /metrics (bot.webserver)
 
     def open_store(self) -> Store:
         """The store; an error if the application has none yet."""

@@ -66,7 +66,7 @@ class Inbox:
         if self.store is None:
             return
         rows = [
-            (int(u["update_id"]), json.dumps(u, ensure_ascii=False))
+            (int(u["update_id"]), _payload(u))
             for u in updates
             if isinstance(u, dict) and isinstance(u.get("update_id"), int)
         ]
@@ -83,9 +83,7 @@ class Inbox:
         if self.store is None or known:
             return
         data = update.to_dict()
-        handled = await queues.store_updates(
-            self.store, [(update.update_id, json.dumps(data, ensure_ascii=False))]
-        )
+        handled = await queues.store_updates(self.store, [(update.update_id, _payload(data))])
         if update.update_id in handled:
             self._remember_handled(update.update_id)
         else:
@@ -157,6 +155,12 @@ class Inbox:
         self._handled[update_id] = None
         if len(self._handled) > RECENT_LIMIT:
             del self._handled[next(iter(self._handled))]
+
+
+def _payload(update: dict[str, Any]) -> str:
+    """An update as stored: JSON in ASCII, so that a lone surrogate ("\\ud800"), which
+    JSON may carry and no encoder takes, is kept as its escape."""
+    return json.dumps(update)
 
 
 class InboxQueue(asyncio.Queue[object]):

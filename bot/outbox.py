@@ -42,6 +42,7 @@ from bot import keyboards, render
 from bot.context import NewsContext
 from bot.handlers.channels import publish_card
 from bot.handlers.common import reply
+from bot.metrics import Metrics
 from bot.request import NotDelivered, Pacer, never_sent
 from storage import Store, queues
 from storage.queues import Delivery
@@ -66,9 +67,11 @@ class Outbox:
         store_of: Callable[[], Store],
         pacer: Pacer,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.bot = bot
         self.clock = clock
+        self.metrics = metrics or Metrics()
         self._store_of = store_of  # a callable: the store, once post_init opened it
         self.pacer = pacer
         self.wake = asyncio.Event()
@@ -87,6 +90,7 @@ class Outbox:
         A delivery a crash left being sent may have arrived: it is never sent again.
         """
         interrupted = await queues.settle_interrupted(self.store)
+        self.metrics.delivered("unknown", interrupted)
         if interrupted:
             log.warning(
                 "%d messages were being sent when the bot stopped: not sent again", interrupted
@@ -194,6 +198,7 @@ class Outbox:
         sent = 0
         for delivery in ordered:
             outcome = await self._deliver(delivery, target)
+            self.metrics.delivered(outcome)
             if outcome == _STOP:
                 break
             sent += outcome == "sent"
@@ -243,6 +248,7 @@ class Outbox:
         except Forbidden as exc:
             log.info("chat %s blocked or removed the bot: unsubscribing it", chat_id)
             await queues.mark_failed(store, delivery.id, str(exc))
+            self.metrics.delivered("failed")
             if delivery.kind == "push":
                 await store.set_subscribed(chat_id, False)
                 await queues.fail_queued_pushes(store, chat_id, str(exc))
@@ -379,10 +385,12 @@ async def answer_once(
         outcome = await record_failure(
             store, delivery_id, exc, outbox.pacer if outbox else None, 1, time.time()
         )
+        context.bot_data.metrics.delivered(outcome)
         if outcome == _STOP and outbox is not None:
             outbox.wake.set()
         return None
     if sent is not None:
+        context.bot_data.metrics.delivered("sent")
         if outbox is not None:  # recorded with others in a moment: one write for many
             outbox.note_sent(delivery_id, sent.message_id)
         else:

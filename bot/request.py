@@ -45,6 +45,8 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.metrics import Metrics
+
 log = logging.getLogger(__name__)
 
 TOO_MANY_REQUESTS = 429
@@ -269,12 +271,14 @@ class ResilientRequest(WrappedRequest):
         max_wait: float = 60.0,
         backoff: float = 0.5,
         pacer: Pacer | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__(inner)
         self.max_retries = max_retries
         self.max_wait = max_wait
         self.backoff = backoff
         self.pacer = pacer
+        self.metrics = metrics or Metrics()
 
     async def do_request(
         self,
@@ -321,6 +325,8 @@ class ResilientRequest(WrappedRequest):
                 )
                 await asyncio.sleep(delay)
                 continue
+            if code == TOO_MANY_REQUESTS:
+                self.metrics.flood_waits.inc()
             if code == TOO_MANY_REQUESTS and attempt < self.max_retries:
                 wait = _retry_after(payload)
                 if wait is not None and wait <= self.max_wait:

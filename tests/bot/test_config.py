@@ -26,6 +26,9 @@ def test_values_are_parsed() -> None:
             "ADMIN_CHAT_ID": "-1001",
             "FEEDS": "https://a.example/feed http://b.example/rss",
             "WEBHOOK_PORT": "8080",
+            "WEBHOOK_LISTEN": "::1",
+            "WEBHOOK_REUSE_PORT": "yes",
+            "WEBHOOK_MAX_CONNECTIONS": "100",
             "LOG_LEVEL": "debug",
             "CHANNEL_IDS": "@dailynews, -1001234567890 evening_news",
         },
@@ -35,6 +38,8 @@ def test_values_are_parsed() -> None:
     assert settings.admin_chat_id == -1001
     assert len(settings.feeds) == 2
     assert settings.webhook_port == 8080
+    assert (settings.webhook_listen, settings.webhook_reuse_port) == ("::1", True)
+    assert settings.webhook_max_connections == 100
     assert settings.log_level == "DEBUG"
     assert settings.channels == ("@dailynews", -1001234567890, "@evening_news")
 
@@ -48,6 +53,10 @@ def test_values_are_parsed() -> None:
         ({"TELEGRAM_BOT_TOKEN": "nocolon"}, "does not look like a bot token"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
         ({"WEBHOOK_SECRET": "has space"}, "WEBHOOK_SECRET may hold only"),
+        ({"WEBHOOK_LISTEN": "0.0.0.0:80"}, "WEBHOOK_LISTEN must be an IP address or a host"),
+        ({"WEBHOOK_REUSE_PORT": "maybe"}, "WEBHOOK_REUSE_PORT must be on or off"),
+        ({"WEBHOOK_MAX_CONNECTIONS": "0"}, "WEBHOOK_MAX_CONNECTIONS must be between 1 and 100"),
+        ({"WEBHOOK_MAX_CONNECTIONS": "101"}, "WEBHOOK_MAX_CONNECTIONS must be between 1 and 100"),
         ({"CHANNEL_IDS": "@ok_name 12345"}, "CHANNEL_IDS takes @channel names or -100"),
     ],
 )

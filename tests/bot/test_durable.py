@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ from telegram.request import BaseRequest
 from bot.app import ALLOWED_UPDATES, build_application, open_store, post_init, post_shutdown
 from bot.config import Settings
 from bot.context import NewsApp
+from bot.inbox import Inbox
 from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.offline.server import OfflineServer
 from bot.outbox import PUSH_SETTLE, Outbox
@@ -154,6 +156,22 @@ async def test_an_update_handled_once_is_not_handled_again_when_redelivered(
         await asyncio.sleep(0.05)
     assert len(api.sent_messages(chat)) == 1
     assert await queues.unhandled_updates(store) == []
+
+
+async def test_a_fetched_batch_with_a_lone_surrogate_is_stored_all_the_same(
+    api: OfflineBotAPI, store: Store
+) -> None:
+    """JSON may escape a lone surrogate ("\\ud800"), which no encoder takes: a batch that
+    could not be stored would be fetched again and again, and nothing after it handled."""
+    reader = api.user("Reader")
+    update = api.send_text(api.private_chat(reader), reader, "/search x", queue=False)
+    update["message"]["text"] = "/search a\ud800b"
+    inbox = Inbox()
+    inbox.attach(store)
+    await inbox.store_batch([update])
+    [(update_id, payload)] = await queues.unhandled_updates(store)
+    assert update_id == update["update_id"]
+    assert json.loads(payload)["message"]["text"] == "/search a\ud800b"
 
 
 async def test_a_webhook_update_is_stored_before_it_is_queued_and_replayed_after_a_crash(
