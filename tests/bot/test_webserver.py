@@ -145,7 +145,7 @@ async def until(condition: Any, seconds: float = 5.0) -> None:
 
 
 async def inbox_ids(store: Store) -> list[int]:
-    rows = await store.db.execute_fetchall("SELECT update_id FROM inbox ORDER BY update_id")
+    rows = await store._all("SELECT update_id FROM inbox ORDER BY update_id")
     return [int(row[0]) for row in rows]
 
 
