@@ -7,6 +7,7 @@ import contextlib
 import html
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 OFFLINE_TOKEN = "1:offline"
 CHANNEL_COUNT_SECONDS = 60  # how stale a channel card's comment count may get
 INDEX_SECONDS = 1.0  # how long a new comment may wait to be found by /search
+JOB_TAKEOVER_SECONDS = 30.0  # how soon a job of a worker that died is taken over
 TOKEN_REJECTED = "Telegram rejected the token: check TELEGRAM_BOT_TOKEN"
 # An unreachable Bot API at start: the first pause, then twice as long, up to the longest.
 START_BACKOFF = (1.0, 60.0)
@@ -206,6 +208,8 @@ async def post_stop(app: NewsApp) -> None:
     and ``run_webhook`` close them before ``post_shutdown``): a delivery taken on then
     could not be sent, and would count as maybe sent, so never sent again."""
     data = app.bot_data
+    if data.inbox is not None:
+        await data.inbox.stop()
     for task in (data.feed_task, data.channel_task, data.index_task):
         if task is not None:
             task.cancel()
@@ -238,24 +242,44 @@ async def keep_search_index(app: NewsApp) -> None:
             log.exception("could not index new comments for search")
 
 
-async def keep_channel_counts(app: NewsApp) -> None:
-    """Every minute, edit the channel cards whose comment count changed."""
+async def one_worker(app: NewsApp, job: str, work: Callable[[], Awaitable[None]]) -> None:
+    """Run ``work`` (a job that never ends) in one worker of those sharing the database:
+    this one, unless another runs it; then look again now and then, and take over when
+    that worker is gone."""
     while True:
-        await asyncio.sleep(CHANNEL_COUNT_SECONDS)
-        try:
-            await refresh_counts(app.bot, app.bot_data.open_store())
-        except Exception:  # a bad round must not stop the next
-            log.exception("could not update the comment counts of channel posts")
+        async with app.bot_data.open_store().held(job) as mine:
+            if mine:
+                await work()
+        await asyncio.sleep(JOB_TAKEOVER_SECONDS)
+
+
+async def keep_channel_counts(app: NewsApp) -> None:
+    """Every minute, edit the channel cards whose comment count changed (one worker)."""
+
+    async def every_minute() -> None:
+        while True:
+            await asyncio.sleep(CHANNEL_COUNT_SECONDS)
+            try:
+                await refresh_counts(app.bot, app.bot_data.open_store())
+            except Exception:  # a bad round must not stop the next
+                log.exception("could not update the comment counts of channel posts")
+
+    await one_worker(app, "channel counts", every_minute)
 
 
 async def poll_feeds(app: NewsApp, settings: Settings) -> None:
-    """Import FEEDS every FEED_POLL_MINUTES and push new articles to subscribers."""
-    while True:
-        try:
-            await poll_feeds_once(app, settings)
-        except Exception:  # polling must outlive one bad round
-            log.exception("feed polling failed; trying again next round")
-        await asyncio.sleep(settings.feed_poll_minutes * 60)
+    """Import FEEDS every FEED_POLL_MINUTES and push new articles to subscribers (one
+    worker polls)."""
+
+    async def every_round() -> None:
+        while True:
+            try:
+                await poll_feeds_once(app, settings)
+            except Exception:  # polling must outlive one bad round
+                log.exception("feed polling failed; trying again next round")
+            await asyncio.sleep(settings.feed_poll_minutes * 60)
+
+    await one_worker(app, "feeds", every_round)
 
 
 async def poll_feeds_once(app: NewsApp, settings: Settings) -> ImportReport:

@@ -27,6 +27,7 @@ which a comment survives as above and a reading command answers again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 
 RECENT_LIMIT = 10_000  # ids of handled updates remembered in memory
 MARK_DELAY = 0.02  # seconds a handled mark waits for others to share its transaction
+MARK_RETRY = 1.0  # seconds before marks that could not be written are tried again
+CLAIM_BATCH = 64  # updates claimed at once when several workers share the database
+CLAIM_POLL = 0.25  # seconds between looks for updates no worker is handling
 
 
 class Inbox:
@@ -56,6 +60,14 @@ class Inbox:
         self._handled: dict[int, None] = {}  # handled, oldest first (bounded)
         self._marks: list[int] = []  # handled, to be written in the next transaction
         self._marking: asyncio.Future[None] | None = None
+        self._claiming: asyncio.Task[None] | None = None  # several workers: see ``claim``
+        self._wake = asyncio.Event()
+
+    @property
+    def claims(self) -> bool:
+        """Whether updates are claimed before they are handled: several workers share
+        the database, and each update goes to the one that claims it."""
+        return self.store is not None and self.store.several_workers
 
     def attach(self, store: Store) -> None:
         """Start keeping updates in this store."""
@@ -66,32 +78,38 @@ class Inbox:
         if self.store is None:
             return
         rows = [
-            (int(u["update_id"]), _payload(u))
+            _stored(u)
             for u in updates
             if isinstance(u, dict) and isinstance(u.get("update_id"), int)
         ]
         handled = await queues.store_updates(self.store, rows)
-        for update_id, _ in rows:
-            if update_id in handled:
-                self._remember_handled(update_id)
+        for row in rows:
+            if row.update_id in handled:
+                self._remember_handled(row.update_id)
             else:
-                self._stored.add(update_id)
+                self._stored.add(row.update_id)
 
     async def store_one(self, update: Update) -> None:
         """Write one update (a webhook's) unless it is stored already."""
         known = update.update_id in self._stored or update.update_id in self._handled
         if self.store is None or known:
             return
-        data = update.to_dict()
-        handled = await queues.store_updates(self.store, [(update.update_id, _payload(data))])
+        handled = await queues.store_updates(self.store, [_stored(update.to_dict(), update)])
         if update.update_id in handled:
             self._remember_handled(update.update_id)
         else:
             self._stored.add(update.update_id)
 
     async def replay(self, queue: asyncio.Queue[object], bot: Any) -> int:
-        """Queue the updates stored and not handled (a crash cut them short), in order."""
+        """Queue the updates stored and not handled (a crash cut them short), in order.
+
+        With several workers, claim them instead, now and from now on (``claim``).
+        """
         if self.store is None:
+            return 0
+        if self.claims:
+            if self._claiming is None:
+                self._claiming = asyncio.create_task(self.claim(queue, bot), name="inbox")
             return 0
         pending = await queues.unhandled_updates(self.store)
         for update_id, payload in pending:
@@ -100,6 +118,54 @@ class Inbox:
         if pending:
             log.info("handling %d updates left unhandled by the last run", len(pending))
         return len(pending)
+
+    async def claim(self, queue: asyncio.Queue[object], bot: Any) -> None:
+        """Claim the updates this worker may handle and queue them, forever.
+
+        The database hands out an update only once every earlier update of its
+        chat and its user is handled, and only to one worker (``Store.claim_updates``),
+        so across workers a chat's updates are handled one at a time, in order. A
+        worker looks again when an update arrives, when it finished some, and a few
+        times a second for those a worker that died had claimed.
+        """
+        assert self.store is not None
+        while True:
+            self._wake.clear()
+            try:
+                claimed = await queues.claim_updates(self.store, CLAIM_BATCH)
+            except Exception as exc:  # the database is away: look again soon
+                log.warning("could not claim stored updates: %s", exc)
+                claimed = []
+            for update_id, payload in claimed:
+                self._stored.add(update_id)
+                queue.put_nowait(Update.de_json(json.loads(payload), bot))
+            if len(claimed) < CLAIM_BATCH:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), CLAIM_POLL)
+
+    def wake(self) -> None:
+        """Look for updates to claim now (one arrived, or others were handled)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Claim nothing more (the bot is stopping)."""
+        task, self._claiming = self._claiming, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def drain(self, queue: asyncio.Queue[object], bot: Any) -> None:
+        """Claim nothing more, but what may be claimed now: queued before the application
+        stops, it is handled before it closes (taken too late, it waits for another
+        worker, or the next start)."""
+        if not self.claims or self._claiming is None:
+            return
+        await self.stop()
+        assert self.store is not None
+        for update_id, payload in await queues.claim_updates(self.store, CLAIM_BATCH):
+            self._stored.add(update_id)
+            queue.put_nowait(Update.de_json(json.loads(payload), bot))
 
     def begin(self, update: object) -> bool:
         """Whether to handle this update: not if it was handled or is being handled."""
@@ -143,8 +209,17 @@ class Inbox:
             return
         try:
             await queues.mark_handled(self.store, marks)
-        except Exception as exc:  # unmarked, they are handled again after a restart
+        except Exception as exc:
             log.warning("could not mark %d updates handled: %s", len(marks), exc)
+            if self.claims:  # still claimed by this worker, they would hold up their chats
+                self._marks[:0] = marks
+                self._marking = asyncio.ensure_future(self._retry_marks())
+            return  # otherwise, unmarked, they are handled again after a restart
+        self.wake()  # the next update of those chats may be claimed now
+
+    async def _retry_marks(self) -> None:
+        await asyncio.sleep(MARK_RETRY)
+        await self.flush()
 
     def abandon(self, update: object) -> None:
         """Handling stopped short (cancelled): the update stays unhandled in the inbox."""
@@ -155,6 +230,18 @@ class Inbox:
         self._handled[update_id] = None
         if len(self._handled) > RECENT_LIMIT:
             del self._handled[next(iter(self._handled))]
+
+
+def chat_and_user(update: Update) -> tuple[int | None, int | None]:
+    """The chat and the user an update keeps its place behind (``bot.ordering``)."""
+    chat, user = update.effective_chat, update.effective_user
+    return (chat.id if chat else None, user.id if user else None)
+
+
+def _stored(data: dict[str, Any], update: Update | None = None) -> queues.StoredUpdate:
+    """An update (its JSON, and the Update if at hand) as the inbox stores it."""
+    chat, user = chat_and_user(update or Update.de_json(data, None))
+    return queues.StoredUpdate(int(data["update_id"]), _payload(data), chat, user)
 
 
 def _payload(update: dict[str, Any]) -> str:
@@ -171,9 +258,13 @@ class InboxQueue(asyncio.Queue[object]):
         self.inbox = inbox
 
     async def put(self, item: object) -> None:
-        """Store the update (if it is not already), then queue it."""
+        """Store the update (if it is not already), then queue it; with several workers,
+        leave it for the worker that claims it (``Inbox.claim``)."""
         if isinstance(item, Update):
             await self.inbox.store_one(item)
+            if self.inbox.claims:
+                self.inbox.wake()
+                return
         await super().put(item)
 
 

@@ -33,7 +33,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-from bot.inbox import Inbox
+from bot.inbox import Inbox, chat_and_user
 
 MAX_CONCURRENT_UPDATES = 64  # running at once: far above what Telegram lets one bot send
 MAX_WAITING_UPDATES = 10_000  # arrived and not yet finished, running or waiting their turn
@@ -45,11 +45,12 @@ def order_keys(update: object) -> list[Key]:
     """What an update keeps its place behind: its chat, and its user."""
     if not isinstance(update, Update):
         return []
-    keys = []
-    if update.effective_chat is not None:
-        keys.append(("chat", update.effective_chat.id))
-    if update.effective_user is not None:
-        keys.append(("user", update.effective_user.id))
+    chat, user = chat_and_user(update)
+    keys: list[Key] = []
+    if chat is not None:
+        keys.append(("chat", chat))
+    if user is not None:
+        keys.append(("user", user))
     return keys
 
 

@@ -55,6 +55,7 @@ PUSH_SETTLE = 1.0  # a chat's new pushes wait until none is younger (a burst goe
 CHATS_AT_ONCE = 32  # chats sent to side by side
 RETRY_SECONDS = 30.0  # first pause after Telegram failed; doubles up to an hour
 SENT_DELAY = 0.02  # seconds a sent mark waits for others to share its write
+SETTLE_ROUNDS = 30  # with several workers: how often (in rounds) to settle a dead one's sends
 _STOP = "stop"
 
 
@@ -74,6 +75,7 @@ class Outbox:
         self.metrics = metrics or Metrics()
         self._store_of = store_of  # a callable: the store, once post_init opened it
         self.pacer = pacer
+        self.per_second = pacer.per_second  # the whole bot's, shared by its workers
         self.wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sent: list[tuple[int, int, float]] = []  # (delivery, message id, when)
@@ -89,14 +91,19 @@ class Outbox:
 
         A delivery a crash left being sent may have arrived: it is never sent again.
         """
-        interrupted = await queues.settle_interrupted(self.store)
+        await self.settle(starting=True)
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="newsbot:outbox")
+
+    async def settle(self, *, starting: bool = False) -> None:
+        """Messages a crash cut short while they were being sent (by this worker's last
+        run, or by another worker that died) may have arrived: never send them again."""
+        interrupted = await queues.settle_interrupted(self.store, starting=starting)
         self.metrics.delivered("unknown", interrupted)
         if interrupted:
             log.warning(
-                "%d messages were being sent when the bot stopped: not sent again", interrupted
+                "%d messages were being sent when a worker stopped: not sent again", interrupted
             )
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="newsbot:outbox")
 
     def note_sent(self, delivery_id: int, message_id: int) -> None:
         """Record a message Telegram took, within ``SENT_DELAY``, with the others meanwhile.
@@ -137,6 +144,8 @@ class Outbox:
             try:
                 await self.deliver_due()
                 rounds += 1
+                if self.store.several_workers and rounds % SETTLE_ROUNDS == 0:
+                    await self.settle()
                 if rounds % 3600 == 1:  # about hourly
                     await queues.prune_inbox(self.store)
                     await queues.prune_deliveries(self.store)
@@ -151,6 +160,8 @@ class Outbox:
         sent = 0
         done: set[int] = set()
         gate = asyncio.Semaphore(CHATS_AT_ONCE)
+        if self.store.several_workers:  # the bot's pace, shared by the workers sending
+            self.pacer.per_second = max(1, self.per_second // await self.store.live_workers())
 
         async def one_chat(chat_id: int) -> int:
             async with gate:
@@ -158,19 +169,30 @@ class Outbox:
 
         while True:
             now = self.clock()
-            chats = [
-                chat_id
-                for chat_id in await queues.due_chats(self.store, now, now - settle, 1000)
+            due = [
+                (chat_id, owed)
+                for chat_id, owed in await queues.due_chats(self.store, now, now - settle, 1000)
                 if chat_id not in done
             ]
-            if not chats:
+            if not due:
                 return sent
-            done.update(chats)
-            for count in await asyncio.gather(*(one_chat(chat_id) for chat_id in chats)):
-                sent += count
+            done.update(chat_id for chat_id, _ in due)
+            # Chats owed an answer first: a reader waits for it; a push can wait.
+            for owed in (True, False):
+                chats = [chat_id for chat_id, owes in due if owes is owed]
+                for count in await asyncio.gather(*(one_chat(chat_id) for chat_id in chats)):
+                    sent += count
 
     async def deliver_chat(self, chat_id: int) -> int:
-        """Send one chat's due deliveries in order: owed replies, then pushed cards."""
+        """Send one chat's due deliveries in order: owed replies, then pushed cards.
+
+        One worker at a time sends to a chat; one that finds another at it leaves the
+        chat to it.
+        """
+        async with self.store.held(f"outbox:{chat_id}") as mine:
+            return await self._deliver_chat(chat_id) if mine else 0
+
+    async def _deliver_chat(self, chat_id: int) -> int:
         store = self.store
         due = await queues.queued_for(store, chat_id, self.clock())
         replies = [d for d in due if d.kind == "reply"]

@@ -260,6 +260,9 @@ async def serve_webhook(
     finally:
         await server.stop()
         if app.running:
+            inbox = app.bot_data.inbox
+            if inbox is not None:  # what this worker stored is handled before it stops
+                await inbox.drain(app.update_queue, app.bot)
             await app.stop()
             if app.post_stop:
                 await app.post_stop(app)

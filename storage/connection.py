@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import secrets
 import sqlite3
 import time
 import urllib.parse
@@ -42,6 +43,11 @@ WRITE_BACKOFF = (0.05, 0.5)  # first pause, longest pause (seconds)
 FAULT_LOG_EVERY = 600.0  # seconds: a fault that comes back sooner is not logged again
 
 
+def new_worker_id() -> int:
+    """A number naming this process's store among the workers sharing its database."""
+    return secrets.randbelow(2**31 - 2) + 1
+
+
 def is_postgres(target: object) -> bool:
     """Whether a database setting names a PostgreSQL server (else it is a SQLite file)."""
     return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
@@ -66,9 +72,13 @@ class StoreBase:
     strict_point_reads = False
     """Raise when a point read would scan (tests set it); otherwise it goes to the thread."""
 
+    several_workers = False
+    """Whether several processes may share this database (claims then say who does what)."""
+
     def __init__(self, db: aiosqlite.Connection, path: str) -> None:
         self.db = db
         self.path = path
+        self.worker_id = new_worker_id()
         self._write_lock = asyncio.Lock()
         self._reader: sqlite3.Connection | None = None
         self._reader_failed = False
@@ -108,6 +118,23 @@ class StoreBase:
             await postgres.PostgresConnections.verify(str(path))
             return
         await dbmod.verify(path)
+
+    # Workers. On SQLite the bot is one process: any claim not this store's own was
+    # made by an earlier run, and every lock is this process's to hold.
+
+    def gone(self, column: str) -> str:
+        """SQL: the worker named in ``column`` is gone (so what it claimed is nobody's)."""
+        return f"({column} IS NULL OR {column} <> {int(self.worker_id)})"
+
+    @asynccontextmanager
+    async def held(self, name: str) -> AsyncIterator[bool]:
+        """Hold the lock ``name`` while the block runs, if no other process holds it;
+        yields whether this one does (on SQLite, always)."""
+        yield True
+
+    async def live_workers(self) -> int:
+        """How many workers share this database now (this one included)."""
+        return 1
 
     async def schema_version(self) -> int:
         """The schema version the database is at."""

@@ -21,6 +21,7 @@ class Dialect:
     json_array_function: str  # a JSON array of the values given
     index_hint: str  # "INDEXED BY {index}" where the planner needs telling, else ""
     sets_identity: bool  # whether an explicit id leaves the id sequence behind
+    skip_locked: str  # after a SELECT of rows to claim: leave those another claims now
 
     def greatest(self, first: str, second: str) -> str:
         """SQL: the larger of two values."""
@@ -46,6 +47,7 @@ SQLITE = Dialect(
     json_array_function="json_array",
     index_hint="INDEXED BY {index}",
     sets_identity=False,
+    skip_locked="",  # one writer at a time: nobody else is claiming
 )
 POSTGRES = Dialect(
     name="postgres",
@@ -54,4 +56,5 @@ POSTGRES = Dialect(
     json_array_function="json_build_array",
     index_hint="",
     sets_identity=True,
+    skip_locked="FOR UPDATE SKIP LOCKED",
 )

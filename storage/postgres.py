@@ -21,12 +21,14 @@ import asyncio
 import contextlib
 import contextvars
 import re
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
+from storage.connection import new_worker_id
 from storage.dialect import POSTGRES, Dialect
 from storage.errors import DatabaseBusy, DatabaseFault, MigrationError, StorageError
 from storage.rows import T
@@ -38,14 +40,18 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-MIGRATION_LOCK = 7_415_001  # advisory lock key: one process migrates at a time
+# Advisory locks: one process migrates at a time; each worker holds (WORKERS, its id)
+# while it runs; (HELD, key) are the locks of ``held``.
+MIGRATION_LOCK = 7_415_001
+WORKERS = 7_415_002
+HELD = 7_415_003
 # Statements whose rows are read; the rest report how many rows they changed.
 _RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b|\bRETURNING\b", re.IGNORECASE)
 # A string literal, a quoted name, a cast, or a parameter (:name or ?).
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|:(\w+)|\?")
 # SQLSTATEs of a transaction PostgreSQL gave up so another could go on: run it again.
 _TRY_AGAIN = {"40001", "40P01", "55P03"}
-POOL_SIZE = 10
+POOL_SIZE = 16  # the worker's lock and each job held by ``held`` keep one
 # What search finds of an article ``a``: its title and its blocks' text, a line each.
 ARTICLE_TEXT = (
     "a.title || E'\\n' || coalesce((SELECT string_agg(b->>'text', E'\\n') "
@@ -296,6 +302,11 @@ class PostgresConnections:
             raise
         store = cls.__new__(cls)
         store._init_postgres(pool, url)
+        try:
+            await store._announce()
+        except BaseException:
+            await pool.close()
+            raise
         return store
 
     def _init_postgres(self, pool: asyncpg.Pool, url: str) -> None:
@@ -304,9 +315,47 @@ class PostgresConnections:
         self.write_wait = WRITE_WAIT
         self.fault = None
         self._write_lock = asyncio.Lock()
+        self.worker_id = new_worker_id()
+        self._alive: asyncpg.Connection | None = None
+
+    async def _announce(self) -> None:
+        """Hold this worker's lock for as long as the store is open: while it is held the
+        worker is alive, and what it claimed is its own. PostgreSQL lets go of it the
+        moment the process dies, whatever kills it."""
+        self._alive = alive = await self.pool.acquire()
+        while not await alive.fetchval(
+            "SELECT pg_try_advisory_lock($1, $2)", WORKERS, self.worker_id
+        ):
+            self.worker_id = new_worker_id()  # another worker drew the same number
 
     async def close(self) -> None:
+        if self._alive is not None:
+            alive, self._alive = self._alive, None
+            with contextlib.suppress(Exception):
+                await alive.execute("SELECT pg_advisory_unlock_all()")
+            await self.pool.release(alive)
         await self.pool.close()
+
+    # ------------------------------------------------------------------ workers
+
+    several_workers = True
+
+    def gone(self, column: str) -> str:
+        """SQL: the worker named in ``column`` holds its lock no more (or none is named)."""
+        return (
+            f"({column} IS NULL OR NOT EXISTS (SELECT 1 FROM pg_locks l "
+            f"WHERE l.locktype = 'advisory' AND l.classid = {WORKERS} "
+            f"AND l.objid::bigint = {column} AND l.objsubid = 2 AND l.granted))"
+        )
+
+    async def live_workers(self) -> int:
+        """How many workers hold their lock on this database now."""
+        row = await self._one(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            f"AND classid = {WORKERS} AND objsubid = 2 AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        return max(1, int(row[0])) if row else 1
 
     @staticmethod
     async def verify(path: str) -> None:
@@ -461,17 +510,18 @@ class PostgresConnections:
         return snippets
 
     @asynccontextmanager
-    async def held(self, key: int) -> AsyncIterator[bool]:
-        """Hold an advisory lock on ``key`` while the block runs, if no other process
-        holds it; yields whether this one does."""
+    async def held(self, name: str) -> AsyncIterator[bool]:
+        """Hold the lock ``name`` while the block runs, if no other process holds it;
+        yields whether this one does."""
+        key = zlib.crc32(name.encode()) & 0x7FFF_FFFF
         async with self.pool.acquire() as conn:
-            got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+            got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", HELD, key))
             try:
                 yield got
             finally:
                 if got:
                     with contextlib.suppress(Exception):
-                        await conn.execute("SELECT pg_advisory_unlock($1)", key)
+                        await conn.execute("SELECT pg_advisory_unlock($1, $2)", HELD, key)
 
 
 async def open_store(cls: type[Store], url: str) -> Store:

@@ -57,20 +57,31 @@ _DELIVERY_COLUMNS = "id, chat_id, key, kind, article_id, payload, attempts"
 # ---------------------------------------------------------------------- the inbox
 
 
-async def store_updates(store: Store, updates: Sequence[tuple[int, str]]) -> set[int]:
-    """Write fetched updates (id, JSON) in one transaction; the ids already handled.
+@dataclass(frozen=True, slots=True)
+class StoredUpdate:
+    """An update as the inbox keeps it: its JSON, and the chat and user it keeps order
+    with (``bot.ordering``), either None."""
+
+    update_id: int
+    payload: str
+    chat_key: int | None = None
+    user_key: int | None = None
+
+
+async def store_updates(store: Store, updates: Sequence[StoredUpdate]) -> set[int]:
+    """Write fetched updates in one transaction; the ids already handled.
 
     An update stored before (a redelivery) is kept as it was.
     """
     if not updates:
         return set()
     now = utc_now()
-    ids = [update_id for update_id, _ in updates]
+    ids = [update.update_id for update in updates]
     async with store.transaction() as db:
         await db.executemany(
-            "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            [(update_id, payload, now) for update_id, payload in updates],
+            "INSERT INTO inbox (update_id, payload, received_at, chat_key, user_key) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [(u.update_id, u.payload, now, u.chat_key, u.user_key) for u in updates],
         )
         rows = await db.execute_fetchall(
             "SELECT update_id FROM inbox WHERE handled_at IS NOT NULL AND update_id IN "
@@ -78,6 +89,26 @@ async def store_updates(store: Store, updates: Sequence[tuple[int, str]]) -> set
             ids,
         )
     return {int(row[0]) for row in rows}
+
+
+async def claim_updates(store: Store, limit: int) -> list[tuple[int, str]]:
+    """Take on handling stored updates, oldest first, as (id, JSON): those no live worker
+    claimed whose chat and user have no earlier update unhandled. So each is handled by
+    one worker, and a chat's (and a user's) one at a time, in update_id order; what a
+    worker that died had claimed is taken on by another."""
+    async with store.transaction() as db:
+        rows = await db.execute_fetchall(
+            "UPDATE inbox SET claimed_by = :me WHERE update_id IN ("
+            "  SELECT u.update_id FROM inbox u WHERE u.handled_at IS NULL "
+            f"  AND {store.gone('u.claimed_by')} "
+            "  AND NOT EXISTS (SELECT 1 FROM inbox e WHERE e.handled_at IS NULL "
+            "    AND e.update_id < u.update_id "
+            "    AND (e.chat_key = u.chat_key OR e.user_key = u.user_key)) "
+            f"  ORDER BY u.update_id LIMIT :limit {store.sql.skip_locked}) "
+            "RETURNING update_id, payload",
+            {"me": store.worker_id, "limit": limit},
+        )
+    return sorted((int(row[0]), str(row[1])) for row in rows)
 
 
 async def mark_handled(store: Store, update_ids: Sequence[int]) -> None:
@@ -129,30 +160,36 @@ async def claim_reply(
 ) -> int | None:
     """Take on sending an answer owed to a reader; its delivery id, or None if it was taken
     before (sent, queued to be sent, or possibly sent)."""
-    return await store.write_once(claim_in, chat_id, key, payload, now)
+    return await store.write_once(claim_in, chat_id, key, payload, now, store.worker_id)
 
 
 def claim_in(
-    conn: Connection, chat_id: int, key: str, payload: dict[str, Any], now: float
+    conn: Connection,
+    chat_id: int,
+    key: str,
+    payload: dict[str, Any],
+    now: float,
+    worker: int | None = None,
 ) -> int | None:
     """``claim_reply`` inside a write already open on the database thread (the one that
-    stores what the answer confirms, say)."""
+    stores what the answer confirms, say); ``worker`` sends it (``Store.worker_id``)."""
     row = conn.execute(
         "INSERT INTO deliveries "
-        "(chat_id, key, kind, payload, state, attempts, not_before, created_at) "
-        "VALUES (?, ?, 'reply', ?, 'sending', 1, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-        (chat_id, key, json.dumps(payload, ensure_ascii=False), now, now),
+        "(chat_id, key, kind, payload, state, attempts, not_before, created_at, claimed_by) "
+        "VALUES (?, ?, 'reply', ?, 'sending', 1, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+        (chat_id, key, json.dumps(payload, ensure_ascii=False), now, now, worker),
     ).fetchone()
     return int(row[0]) if row is not None else None
 
 
 async def start_sending(store: Store, delivery_id: int) -> bool:
-    """Mark a queued delivery as being sent now; False if it is no longer queued."""
+    """Mark a queued delivery as being sent now, by this worker; False if it is no longer
+    queued (another worker took it, say)."""
     async with store.transaction() as db:
         cursor = await db.execute(
-            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1 "
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, claimed_by = ? "
             "WHERE id = ? AND state = 'queued'",
-            (delivery_id,),
+            (store.worker_id, delivery_id),
         )
     return cursor.rowcount == 1
 
@@ -220,8 +257,11 @@ async def postpone(
             )
 
 
-async def due_chats(store: Store, now: float, settled: float, limit: int) -> list[int]:
-    """Chats with a delivery due now, those owed replies first.
+async def due_chats(
+    store: Store, now: float, settled: float, limit: int
+) -> list[tuple[int, bool]]:
+    """Chats with a delivery due now, as (chat, whether a reply is owed there), those
+    owed replies first.
 
     A chat's pushes are due once none of them is younger than ``settled`` (a
     burst of imported articles goes out as one round), or the oldest is a
@@ -235,7 +275,7 @@ async def due_chats(store: Store, now: float, settled: float, limit: int) -> lis
         "ORDER BY owed DESC, min(id) LIMIT :limit",
         {"now": now, "settled": settled, "minute": now - 60, "limit": limit},
     )
-    return [int(row[0]) for row in rows]
+    return [(int(row[0]), bool(row[1])) for row in rows]
 
 
 async def queued_for(store: Store, chat_id: int, now: float) -> list[Delivery]:
@@ -294,12 +334,16 @@ async def fail_queued_pushes(store: Store, chat_id: int, error: str) -> int:
     return cursor.rowcount
 
 
-async def settle_interrupted(store: Store) -> int:
-    """At start: deliveries a crash left ``sending`` may have arrived; mark them unknown."""
+async def settle_interrupted(store: Store, *, starting: bool = False) -> int:
+    """Deliveries left ``sending`` by a worker that is gone (a crash, this one's last run)
+    may have arrived: mark them unknown. A live worker's sends in flight are its own,
+    except this one's when it is ``starting`` (it has none in flight then)."""
+    own = " OR claimed_by = :me" if starting else ""
     async with store.transaction() as db:
         cursor = await db.execute(
             "UPDATE deliveries SET state = 'unknown', error = 'interrupted while sending' "
-            "WHERE state = 'sending'"
+            f"WHERE state = 'sending' AND ({store.gone('claimed_by')}{own})",
+            {"me": store.worker_id},
         )
     return cursor.rowcount
 

@@ -6,10 +6,16 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import pytest
 from telegram import Update
 
 from bot.ordering import ChatOrderedProcessor, order_keys
 from tests.conftest import Driver
+
+# These hold ChatOrderedProcessor, the order kept within one process. On PostgreSQL,
+# which several workers may share, the inbox's claims keep it across them first
+# (tests/bot/test_workers.py).
+pytestmark = pytest.mark.sqlite_only("the order kept within one process")
 
 
 async def queue(driver: Driver, update: dict[str, object]) -> None:

@@ -1,6 +1,6 @@
 """The PostgreSQL schema is the one the SQLite migrations reach: same tables, same rules.
 
-Each test applies storage/migrations/postgres/0011_initial.sql in a fresh schema of the
+Each test applies storage/migrations/postgres/ (0011 on) in a fresh schema of the
 server named by NEWSBOT_TEST_POSTGRES, drops it afterwards, and holds it against a
 SQLite database migrated by ``storage.db.connect``.
 """
@@ -12,13 +12,13 @@ import secrets
 import sqlite3
 import time
 from collections.abc import AsyncIterator
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 import pytest
 
+from storage import postgres
 from storage.db import connect
 
 POSTGRES_URL = os.environ.get("NEWSBOT_TEST_POSTGRES", "")
@@ -28,7 +28,7 @@ asyncpg = pytest.importorskip(
     "asyncpg", reason="asyncpg is not installed (pip install -e '.[postgres]')"
 )
 
-SCHEMA = resources.files("storage.migrations") / "postgres" / "0011_initial.sql"
+SCHEMA = "\n".join(sql for _, _, sql in postgres.migrations())  # every migration, in order
 # SQLite's search index (FTS5 tables, their shadow tables, the queue of comments not yet
 # indexed) is the tsvector column `search` of articles and comments in PostgreSQL.
 SEARCH_TABLES = ("articles_fts", "comments_fts", "fts_pending")
@@ -156,7 +156,7 @@ async def postgres() -> AsyncIterator[Any]:
     try:
         await conn.execute(f"CREATE SCHEMA {schema}")
         await conn.execute(f"SET search_path TO {schema}")
-        await conn.execute(SCHEMA.read_text(encoding="utf-8"))
+        await conn.execute(SCHEMA)
         yield conn
     finally:
         await conn.execute(f"SET client_min_messages = warning; DROP SCHEMA {schema} CASCADE")
