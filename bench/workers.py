@@ -376,7 +376,7 @@ class Database:
 @contextlib.asynccontextmanager
 async def postgres_schema(url: str) -> AsyncIterator[Database]:
     """A fresh schema on the server at ``url``, dropped afterwards."""
-    schema = f"bench_{secrets.token_hex(6)}"
+    schema = f"bench_workers_{secrets.token_hex(6)}"
     admin = await asyncpg.connect(url)
     try:
         await admin.execute(f"CREATE SCHEMA {schema}")
@@ -458,7 +458,7 @@ async def run_configuration(
     place = folder / f"{engine.lower()}-{workers}"
     place.mkdir()
     started: list[Worker] = []
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=0)
+    limits = httpx.Limits(max_connections=args.concurrency)
     async with (
         OfflineServer(api) as offline,
         httpx.AsyncClient(trust_env=False, limits=limits, timeout=60) as http,
@@ -616,6 +616,10 @@ def print_cpu(results: Sequence[Result], cores: int) -> None:
 async def bench(args: argparse.Namespace) -> None:
     """Run every configuration, the SQLite baseline first."""
     cores = os.cpu_count() or 1
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    # SIGTERM ends the run as Ctrl-C does: every worker stopped, the schema dropped.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     configurations = [("SQLite", 1)] if args.sqlite_baseline else []
     configurations += [("PostgreSQL", n) for n in args.workers]
     folder = Path(tempfile.mkdtemp(prefix="newsbot-workers-"))
@@ -661,7 +665,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120, help="longest sending may take")
     parser.add_argument("--grace", type=float, default=30, help="wait for answers after it")
     parser.add_argument("--seed", type=int, default=1)
-    asyncio.run(bench(parser.parse_args()))
+    try:
+        asyncio.run(bench(parser.parse_args()))
+    except asyncio.CancelledError:
+        raise SystemExit("workers: stopped by SIGTERM (its workers too)") from None
 
 
 if __name__ == "__main__":
