@@ -26,11 +26,13 @@ a private chat therefore go unseen. Printed per configuration:
     p50, p99    latency in ms
     lost        updates with no answer GRACE seconds after the last POST
     doubled     updates answered more than once
-    out-of-order  answers that came after an answer to a later update of the same chat
+    out-of-order  updates first answered after a later update of the same chat was
 
-with updates/s as a ratio of the 1-worker SQLite run's, measured in the same run, and
-the CPU seconds spent meanwhile by the workers, the PostgreSQL server (every process
-named ``postgres`` in /proc) and this benchmark, against the machine's cores.
+with updates/s as a ratio of the 1-worker SQLite run's, measured in the same run; then
+the CPU seconds spent meanwhile by the workers, the PostgreSQL server processes serving
+their connections (named by ``application_name``), this benchmark and everything else
+on the machine, against its cores; last, per configuration, the p50 of each kind and
+which kinds were lost, doubled or answered out of order, in groups or private chats.
 
     python bench/workers.py                              # 2,000 updates; SQLite x1, PG x1, 2, 4
     python bench/workers.py --workers 2 --no-sqlite-baseline --reuse-port
