@@ -185,6 +185,8 @@ def match_answers(sent: Sequence[Sent], answers: Iterable[Answer]) -> Matched:
         if update is None:
             key = (answer.chat_id, kind_of_answer(answer.text))
             queue = waiting[key]
+            while queue and times[queue[0].update_id]:  # answered already, by its quote
+                queue.popleft()
             update = queue.popleft() if queue else last_of_kind.get(key)
         if update is None:
             strays += 1

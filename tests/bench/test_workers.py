@@ -118,3 +118,10 @@ def test_cpu_seconds_add_user_and_system_time_even_with_a_space_in_the_name() ->
     fields = ["S", *["0"] * 10, "150", "50", *["0"] * 30]
     stat = "42 (newsbot run) " + " ".join(fields)
     assert math.isclose(cpu_seconds(stat, ticks=100), 2.0)
+
+
+def test_an_unquoted_group_answer_skips_the_updates_answered_by_their_quote() -> None:
+    updates = [sent(1, -5, 10, "latest"), sent(2, -5, 11, "latest")]
+    answers = [Answer(1.0, -5, 10, LIST), Answer(2.0, -5, None, LIST)]
+    matched = match_answers(updates, answers)
+    assert matched.times == {1: [1.0], 2: [2.0]}
