@@ -62,6 +62,7 @@ class Inbox:
         self._marking: asyncio.Future[None] | None = None
         self._claiming: asyncio.Task[None] | None = None  # several workers: see ``claim``
         self._wake = asyncio.Event()
+        self._stopping = False
 
     @property
     def claims(self) -> bool:
@@ -109,6 +110,7 @@ class Inbox:
             return 0
         if self.claims:
             if self._claiming is None:
+                self._stopping = False
                 self._claiming = asyncio.create_task(self.claim(queue, bot), name="inbox")
             return 0
         pending = await queues.unhandled_updates(self.store)
@@ -129,7 +131,7 @@ class Inbox:
         times a second for those a worker that died had claimed.
         """
         assert self.store is not None
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 claimed = await queues.claim_updates(self.store, CLAIM_BATCH)
@@ -139,7 +141,7 @@ class Inbox:
             for update_id, payload in claimed:
                 self._stored.add(update_id)
                 queue.put_nowait(Update.de_json(json.loads(payload), bot))
-            if len(claimed) < CLAIM_BATCH:
+            if len(claimed) < CLAIM_BATCH and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), CLAIM_POLL)
 
@@ -148,24 +150,29 @@ class Inbox:
         self._wake.set()
 
     async def stop(self) -> None:
-        """Claim nothing more (the bot is stopping)."""
+        """Claim nothing more (the bot is stopping). A claim under way is finished and its
+        updates queued: cut off, they would stay this worker's, and nobody's to handle."""
         task, self._claiming = self._claiming, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            self._stopping = True
+            self._wake.set()
+            try:
                 await task
+            finally:
+                self._stopping = False
 
     async def drain(self, queue: asyncio.Queue[object], bot: Any) -> None:
-        """Claim nothing more, but what may be claimed now: queued before the application
-        stops, it is handled before it closes (taken too late, it waits for another
-        worker, or the next start)."""
-        if not self.claims or self._claiming is None:
+        """Claim nothing more, but what may be claimed now, and wait until the queue is
+        handled: so it is while the application still runs, and is waited for when it
+        stops (taken too late, an update waits for another worker, or the next start)."""
+        if not self.claims:
             return
         await self.stop()
         assert self.store is not None
         for update_id, payload in await queues.claim_updates(self.store, CLAIM_BATCH):
             self._stored.add(update_id)
             queue.put_nowait(Update.de_json(json.loads(payload), bot))
+        await queue.join()
 
     def begin(self, update: object) -> bool:
         """Whether to handle this update: not if it was handled or is being handled."""

@@ -91,8 +91,7 @@ class CommentQueries(ChatQueries):
             f"  AND c.parent_id IS NULL AND c.seq > :after AND {rule.shown_sql('c')} "
             "  ORDER BY c.seq LIMIT :limit) "
             f"SELECT {_COMMENT_COLUMNS} FROM comments "
-            "WHERE id IN (SELECT id FROM tops) "
-            "OR (root_id IN (SELECT id FROM tops) AND parent_id IS NOT NULL) "
+            "WHERE root_id IN (SELECT id FROM tops) "  # a top comment is its thread's root
             "ORDER BY parent_id IS NOT NULL, seq, id",
             {**params, "after": cursor, "limit": per_page},
         )
@@ -368,5 +367,7 @@ class CommentQueries(ChatQueries):
             },
         )
         if root_id is None:
-            conn.execute("UPDATE comments SET root_id = id WHERE id = ?", (comment_id,))
+            conn.execute(
+                "UPDATE comments SET root_id = id WHERE id = ? AND root_id IS NULL", (comment_id,)
+            )
         return comment_id

@@ -65,6 +65,7 @@ HEADLINE_OPTIONS = (
     'ShortWord=0, MaxFragments=1, FragmentDelimiter=" … "'
 )
 WRITE_WAIT = 60.0
+CLOSE_WAIT = 10.0  # seconds closing waits for connections in use to come back
 
 
 def redacted(url: str) -> str:
@@ -334,7 +335,10 @@ class PostgresConnections:
             with contextlib.suppress(Exception):
                 await alive.execute("SELECT pg_advisory_unlock_all()")
             await self.pool.release(alive)
-        await self.pool.close()
+        try:  # connections still taken (a task cut short) are cut after a while
+            await asyncio.wait_for(self.pool.close(), CLOSE_WAIT)
+        except TimeoutError:
+            self.pool.terminate()
 
     # ------------------------------------------------------------------ workers
 

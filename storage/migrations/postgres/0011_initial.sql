@@ -7,8 +7,10 @@
 -- Timestamps and the other text that is sorted are COLLATE "C": SQLite compares text
 -- byte by byte, whatever the database's locale.
 -- Full-text search needs no tables here: articles.search and comments.search are
--- tsvector columns PostgreSQL keeps itself ('simple': no stemming, as FTS5's
--- unicode61 tokenizer).
+-- tsvector columns ('simple': no stemming, as FTS5's unicode61 tokenizer), kept by
+-- triggers that fire only when the text changes. (A generated column would be
+-- computed again at every update of its row: an article's whole text at each of its
+-- comments, since each changes the article's comment count.)
 
 -- The version the migrator records: one row, written by the migrator, not here.
 CREATE TABLE schema_version (
@@ -42,12 +44,22 @@ CREATE TABLE articles (
     comment_count  BIGINT NOT NULL DEFAULT 0, -- visible public comments, kept by triggers
     next_seq       BIGINT NOT NULL DEFAULT 0, -- last top-level comment position handed out
     -- What search finds: the title, and the text of the body's blocks (not their kinds).
-    search         TSVECTOR GENERATED ALWAYS AS (
-        setweight(to_tsvector('simple', title), 'A')
-        || setweight(to_tsvector('simple', jsonb_path_query_array(body::JSONB, '$[*].text')),
-                     'B')
-    ) STORED
+    search         TSVECTOR NOT NULL DEFAULT ''
 );
+
+CREATE FUNCTION articles_search() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    new.search := setweight(to_tsvector('simple', new.title), 'A')
+        || setweight(to_tsvector('simple', jsonb_path_query_array(new.body::JSONB, '$[*].text')),
+                     'B');
+    RETURN new;
+END;
+$$;
+
+CREATE TRIGGER articles_search_insert BEFORE INSERT ON articles FOR EACH ROW
+    EXECUTE FUNCTION articles_search();
+CREATE TRIGGER articles_search_update BEFORE UPDATE OF title, body ON articles FOR EACH ROW
+    EXECUTE FUNCTION articles_search();
 
 CREATE INDEX articles_by_recency ON articles (coalesce(published_at, imported_at) DESC, id DESC);
 CREATE INDEX articles_search ON articles USING gin (search);
@@ -118,9 +130,33 @@ CREATE TABLE comments (
     -- Where it is seen: NULL for every chat, a chat id for that group alone, 0 for no chat.
     seen_in     BIGINT,
     -- What search finds; queries keep to visible comments, as they do in SQLite.
-    search      TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED,
+    search      TSVECTOR NOT NULL DEFAULT '',
     UNIQUE (chat_id, message_id)
 );
+
+-- A top-level comment is the root of its thread: set as it is stored (its id is known
+-- by then), so the store's own setting of it changes nothing and writes no second row.
+CREATE FUNCTION comments_before_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    new.search := to_tsvector('simple', new.body);
+    IF new.root_id IS NULL AND new.parent_id IS NULL THEN
+        new.root_id := new.id;
+    END IF;
+    RETURN new;
+END;
+$$;
+
+CREATE FUNCTION comments_search() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    new.search := to_tsvector('simple', new.body);
+    RETURN new;
+END;
+$$;
+
+CREATE TRIGGER comments_before_insert BEFORE INSERT ON comments FOR EACH ROW
+    EXECUTE FUNCTION comments_before_insert();
+CREATE TRIGGER comments_search_update BEFORE UPDATE OF body ON comments FOR EACH ROW
+    EXECUTE FUNCTION comments_search();
 
 -- A page of top-level comments by key: WHERE article_id = ? AND seq > ? ORDER BY seq.
 CREATE UNIQUE INDEX comments_top_level ON comments (article_id, seq) WHERE parent_id IS NULL;
