@@ -188,10 +188,14 @@ class Restored:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    @property
-    def seen(self) -> bool:
-        """Whether the file held any record besides articles."""
-        return bool(self.new or self.present or self.failed or self.warnings)
+    def add(self, other: Restored) -> None:
+        """Count in what another batch did."""
+        for name, count in other.new.items():
+            self.new[name] = self.new.get(name, 0) + count
+        self.present += other.present
+        self.failed += other.failed
+        self.errors.extend(other.errors)
+        self.warnings.extend(other.warnings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,17 +255,16 @@ async def restore_records(store: Store, text: str, source: str) -> Restored:
     for record in read_records(text, source, restored):
         batch.append(record)
         if len(batch) == SAVE_BATCH:
-            await store.write_once(_restore_batch, store.sql, batch, source, restored)
+            restored.add(await store.write_once(_restore_batch, store.sql, batch, source))
             batch = []
     if batch:
-        await store.write_once(_restore_batch, store.sql, batch, source, restored)
+        restored.add(await store.write_once(_restore_batch, store.sql, batch, source))
     return restored
 
 
-def _restore_batch(
-    conn: Connection, sql: Dialect, batch: list[Record], source: str, into: Restored
-) -> None:
-    """Each record under a savepoint of its own (on the database thread)."""
+def _restore_batch(conn: Connection, sql: Dialect, batch: list[Record], source: str) -> Restored:
+    """Each record under a savepoint of its own (on the database thread); what became of
+    them, counted by the caller once the transaction is in (a retry runs it again)."""
     outcome = Restored()
     for record in batch:
         conn.execute("SAVEPOINT record")
@@ -276,12 +279,7 @@ def _restore_batch(
             reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             outcome.errors.append(f"{source}: line {record.line}: {record.kind.type}: {reason}")
         conn.execute("RELEASE record")
-    # Counted only once the batch is in: a retried transaction runs the batch again.
-    for name, count in outcome.new.items():
-        into.new[name] = into.new.get(name, 0) + count
-    into.present += outcome.present
-    into.failed += outcome.failed
-    into.errors.extend(outcome.errors)
+    return outcome
 
 
 def _restore(conn: Connection, sql: Dialect, record: Record) -> bool:
