@@ -18,7 +18,8 @@ from typing import TextIO
 from bot.config import ConfigError, Settings, configure_logging, load_settings
 from storage import DatabaseFault, ImportReport, NewsbotError, Store, import_sources, queues
 from storage.channels import connected_channels
-from storage.ingest import article_record
+from storage.deployment import exported
+from storage.ingest.jsonl import is_article
 
 # 2: newsbot cannot work as set up: a bad setting, a rejected token, an unusable database.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -47,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     exp = commands.add_parser("export", help="write every article as JSON Lines")
     exp.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    exp.add_argument(
+        "--all",
+        action="store_true",
+        dest="everything",
+        help="the whole deployment: after the articles, the chats, users, bans, moderation "
+        "log, channels and outbox (to move to another database)",
+    )
     backup = commands.add_parser("backup", help="make an online backup of the database")
     backup.add_argument("path", metavar="PATH")
     commands.add_parser("stats", help="counts of articles, comments, users and moderation")
@@ -90,7 +98,7 @@ async def _storage_command(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "import":
             return await _import(store, args.sources, quiet=args.quiet)
         if args.command == "export":
-            return await _export(store, args.output)
+            return await _export(store, args.output, everything=args.everything)
         if args.command == "backup":
             await store.backup(args.path)
             print(f"backed up {settings.db_path} to {args.path}")
@@ -155,7 +163,7 @@ def _print_some(kind: str, lines: Sequence[str]) -> None:
 async def _import(store: Store, sources: Sequence[str], *, quiet: bool) -> int:
     bar = ProgressBar(sys.stderr, enabled=not quiet)
     try:
-        report = await import_sources(store, sources, progress=bar)
+        report = await import_sources(store, sources, progress=bar, deployment=True)
     finally:
         bar.close()
     _print_some("warning", report.warnings)
@@ -164,17 +172,17 @@ async def _import(store: Store, sources: Sequence[str], *, quiet: bool) -> int:
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-async def _export(store: Store, output: str | None) -> int:
+async def _export(store: Store, output: str | None, *, everything: bool) -> int:
     if output is not None and not output.strip():
         print("newsbot: give the export a file name", file=sys.stderr)
         return EXIT_FAILED
     try:
         if output is None:
-            count = await _write_export(store, sys.stdout)
+            count, others = await _write_export(store, sys.stdout, everything)
         else:
             target = ExportFile(output)
             try:
-                count = await _write_export(store, target.stream)
+                count, others = await _write_export(store, target.stream, everything)
                 target.commit()
             except BaseException:
                 target.abort()
@@ -186,7 +194,8 @@ async def _export(store: Store, output: str | None) -> int:
         where = output if output is not None else "standard output"
         print(f"newsbot: cannot write {where}: {_reason(exc)}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"exported {count} article{'' if count == 1 else 's'}", file=sys.stderr)
+    also = f" and {others} other record{'' if others == 1 else 's'}" if everything else ""
+    print(f"exported {count} article{'' if count == 1 else 's'}{also}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -247,14 +256,17 @@ def _reason(exc: OSError) -> str:
     return reason[0].lower() + reason[1:] if reason else type(exc).__name__
 
 
-async def _write_export(store: Store, stream: TextIO) -> int:
-    count = 0
-    async for article, timeline, comments, source_key in store.export_rows():
-        record = article_record(article, timeline, comments, source_key)
+async def _write_export(store: Store, stream: TextIO, everything: bool) -> tuple[int, int]:
+    """Write the export a line a record; how many articles, and how many other records."""
+    articles = others = 0
+    async for record in exported(store, everything):
         stream.write(json.dumps(record, ensure_ascii=False) + "\n")
-        count += 1
+        if is_article(record):
+            articles += 1
+        else:
+            others += 1
     stream.flush()
-    return count
+    return articles, others
 
 
 if __name__ == "__main__":

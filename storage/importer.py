@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from storage.deployment import Restored, restore_records
 from storage.errors import IngestError
 from storage.ingest import enrich, expand_sources, load_source, parse_text
-from storage.ingest.sources import Validators, is_url
+from storage.ingest.sources import Validators, is_url, local_jsonl
 from storage.models import ParsedArticle, SaveResult
 from storage.store import Store
 
@@ -49,13 +50,30 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     article_ids: list[int] = field(default_factory=list)
     new_ids: list[int] = field(default_factory=list)
+    # A whole deployment's export: its other records restored, by type, and those already here.
+    records: dict[str, int] = field(default_factory=dict)
+    records_present: int = 0
 
     def closing_line(self) -> str:
-        """The summary printed at the end: ``N new, N updated, N unchanged, N failed``."""
-        return (
+        """The summary printed at the end: ``N new, N updated, N unchanged, N failed``,
+        and how many other records of an export were restored."""
+        line = (
             f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.failed} failed"
         )
+        if self.records or self.records_present:
+            restored = sum(self.records.values())
+            line += f"; {restored} other records restored, {self.records_present} already here"
+        return line
+
+    def add_restored(self, restored: Restored) -> None:
+        """Count in what restoring one file's other records did."""
+        for kind, count in restored.new.items():
+            self.records[kind] = self.records.get(kind, 0) + count
+        self.records_present += restored.present
+        self.failed += restored.failed
+        self.errors.extend(restored.errors)
+        self.warnings.extend(restored.warnings)
 
 
 def sample_path() -> Path:
@@ -183,8 +201,13 @@ async def import_sources(
     *,
     batch_size: int = SAVE_BATCH,
     workers: int = WORKERS,
+    deployment: bool = False,
 ) -> ImportReport:
     """Import every article from the given files, folders and URLs into the store.
+
+    With ``deployment`` the other records of a whole deployment's export (chats,
+    users, bans, the outbox: ``storage.deployment``) in local JSON Lines files are
+    restored too, after every article, which they name. (Feeds never restore them.)
 
     Articles are saved ``batch_size`` to a transaction, each under a savepoint
     of its own so a bad one still fails alone (1 gives every article its own
@@ -278,5 +301,10 @@ async def import_sources(
             parsing.cancel()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+    if deployment:
+        for name in sources:
+            text = await asyncio.to_thread(local_jsonl, name) if isinstance(name, str) else None
+            if text is not None:
+                report.add_restored(await restore_records(store, text, str(name)))
     await store.index_comments()  # comments from the chat, in an export, wait for search
     return report

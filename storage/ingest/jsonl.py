@@ -1,5 +1,9 @@
 """JSON Lines: the export format, one article a line, read back without loss.
 
+A line with a ``"type"`` other than ``"article"`` is another record of a whole
+deployment's export (``newsbot export --all``): skipped here, restored by
+``storage.deployment``.
+
 ``article_record`` writes a stored article as a plain dict; ``parse_jsonl``
 reads such records back into ``ParsedArticle``s that keep every field (ids,
 slug, summary, timeline, comments with their threads and statuses), so an
@@ -44,6 +48,12 @@ _ORIGINS: tuple[Origin, ...] = ("imported", "chat")
 _VISIBILITIES: tuple[Visibility, ...] = ("public", "group")
 _STATUSES: tuple[CommentStatus, ...] = ("visible", "hidden", "deleted")
 MAX_LINE = 50_000_000
+ARTICLE = "article"  # an article's record type; a record without a type is one too
+
+
+def is_article(record: dict[str, Any]) -> bool:
+    """Whether an exported record is an article (every record of an older export is)."""
+    return bool(record.get("type", ARTICLE) == ARTICLE)
 
 
 def article_record(
@@ -114,7 +124,10 @@ def parse_jsonl(text: str, source: str) -> Iterator[ParsedArticle | IngestError]
         return
     for number, line in lines:
         try:
-            article = parse_record(line, source)
+            record = _load(line, source)
+            if not is_article(record):
+                continue  # the rest of a deployment: storage.deployment restores it
+            article = _article(record, source)
         except IngestError as error:
             yield IngestError(source, error.reason, line=number)
             continue
@@ -134,13 +147,11 @@ def _is_json(text: str) -> bool:
 
 def parse_record(line: str, source: str) -> ParsedArticle:
     """One JSON Lines record; raises IngestError saying what is wrong with it."""
-    try:
-        return _parse_record(line, source)
-    except IngestError as error:
-        raise IngestError(source, error.reason) from None
+    return _article(_load(line, source), source)
 
 
-def _parse_record(line: str, source: str) -> ParsedArticle:
+def _load(line: str, source: str) -> dict[str, Any]:
+    """A line as a JSON object; raises IngestError if it is none."""
     try:
         record = json.loads(line)
     except ValueError as error:
@@ -149,6 +160,18 @@ def _parse_record(line: str, source: str) -> ParsedArticle:
         raise IngestError(source, "not valid JSON (nested too deeply)") from None
     if not isinstance(record, dict):
         raise IngestError(source, "each line must be a JSON object")
+    return record
+
+
+def _article(record: dict[str, Any], source: str) -> ParsedArticle:
+    """An article record as a ParsedArticle; raises IngestError saying what is wrong."""
+    try:
+        return _parse_article(record, source)
+    except IngestError as error:
+        raise IngestError(source, error.reason) from None
+
+
+def _parse_article(record: dict[str, Any], source: str) -> ParsedArticle:
     title = clean_line(_text(record, "title", required=True) or "")
     if not title:
         raise IngestError(source, "'title' is empty")

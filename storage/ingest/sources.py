@@ -124,6 +124,20 @@ def load_source(
         yield IngestError(name, f"could not be imported ({type(error).__name__}: {error})"[:300])
 
 
+def local_jsonl(name: str) -> str | None:
+    """The text of a local JSON Lines file (an export); None for any other source.
+
+    A file that cannot be read is None too: ``load_source`` has reported it.
+    """
+    if is_url(name):
+        return None
+    try:
+        data = _read(name)
+        return _decode(name, data) if _format(name, data, "") == "jsonl" else None
+    except IngestError:
+        return None
+
+
 def _dated(article: ParsedArticle, name: str) -> ParsedArticle:
     """A text article without a date line is dated by its file's modification time.
 

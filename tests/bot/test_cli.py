@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
 import sqlite3
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.__main__ import ProgressBar, main
-from storage import ImportReport
+from storage import ImportReport, Store
 from storage.importer import sample_path
-from tests.conftest import FeedServer
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, FeedServer, postgres_schema
+from tests.storage.test_moving import fill
 
 SAMPLE = sample_path()
 
@@ -79,6 +82,62 @@ def test_export_then_import_into_a_new_database_is_lossless(
     monkeypatch.setenv("NEWSBOT_DB", str(tmp_path / "second.sqlite3"))
     assert run(capsys, "import", str(dump))[:2] == (0, "1 new, 0 updated, 0 unchanged, 0 failed\n")
     assert run(capsys, "export")[1] == first
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database to move to: a SQLite file, and a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "moved.sqlite3")
+        return
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    schema = postgres_schema()
+    loop = asyncio.new_event_loop()
+    try:
+        yield loop.run_until_complete(schema.__aenter__())
+    finally:
+        loop.run_until_complete(schema.__aexit__(None, None, None))
+        loop.close()
+
+
+async def _filled(path: Path) -> None:
+    store = await Store.open(path)
+    try:
+        await fill(store)
+    finally:
+        await store.close()
+
+
+def test_a_deployment_moves_through_export_all_and_import(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    database: Path,
+    new_database: str,
+) -> None:
+    asyncio.run(_filled(database))
+    stats = run(capsys, "stats")[1]
+    assert "chats             7" in stats and "banned users      1" in stats
+    assert "deliveries        queued 3, sending 0, sent 2" in stats
+    dump = tmp_path / "all.jsonl"
+    assert run(capsys, "export", "--all", "--output", str(dump)) == (
+        0,
+        "",
+        "exported 2 articles and 27 other records\n",
+    )
+    monkeypatch.setenv("NEWSBOT_DB", new_database)
+    assert run(capsys, "import", str(dump))[:2] == (
+        0,
+        "2 new, 0 updated, 0 unchanged, 0 failed; 27 other records restored, 0 already here\n",
+    )
+    assert run(capsys, "stats")[1] == stats
+    assert run(capsys, "export", "--all")[1] == dump.read_text()
+    assert run(capsys, "import", str(dump))[:2] == (
+        0,
+        "0 new, 0 updated, 2 unchanged, 0 failed; 0 other records restored, 27 already here\n",
+    )
+    assert run(capsys, "stats")[1] == stats
 
 
 def test_stats_and_backup(
