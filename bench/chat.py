@@ -35,6 +35,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Awaitable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ from bot.offline import OfflineBotAPI, OfflineChat, OfflineRequest, OfflineUser
 from storage import Store, queues
 from storage.ingest import article_record
 from storage.ingest.jsonl import parse_record
+from storage.models import ParsedArticle
 
 
 class TimedAPI(OfflineBotAPI):
@@ -471,11 +473,11 @@ async def copy_corpus(source: Path, target: str, batch_size: int = 200) -> Store
     started = time.perf_counter()
     corpus = await Store.open(source)
     store = await Store.open(target)
-    batch = []
+    batch: list[ParsedArticle] = []
     try:
         async for article, timeline, comments, key in corpus.export_rows():
             record = json.dumps(article_record(article, timeline, comments, key))
-            batch.append(parse_record(record, "corpus"))
+            batch.append(top_level(parse_record(record, "corpus")))
             if len(batch) == batch_size:
                 await _save(store, batch)
                 batch = []
@@ -487,7 +489,16 @@ async def copy_corpus(source: Path, target: str, batch_size: int = 200) -> Store
     return store
 
 
-async def _save(store: Store, batch: list[Any]) -> None:
+def top_level(parsed: ParsedArticle) -> ParsedArticle:
+    """The article with its comments' ids dropped when none is a reply or a Telegram
+    message (as in corpus.py's corpus): then they are saved in one batch, as corpus.py
+    saved them, not one at a time as a merge is; they get the same ids, in order."""
+    if any(c.parent_id is not None or c.message_id is not None for c in parsed.comments):
+        return parsed
+    return replace(parsed, comments=tuple(replace(c, id=None) for c in parsed.comments))
+
+
+async def _save(store: Store, batch: list[ParsedArticle]) -> None:
     for result in await store.save_articles(batch):
         if isinstance(result, Exception):
             raise result
