@@ -39,7 +39,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from engines import analyze, fresh_schema
+from engines import fresh_schema, vacuum_analyze
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
@@ -468,7 +468,8 @@ async def run_against_floor(store: Store, updates: int, articles: int) -> None:
 
 async def copy_corpus(source: Path, target: str, batch_size: int = 200) -> Store:
     """The store at ``target`` holding the corpus at ``source``, exported and imported
-    again as ``newsbot export`` and ``newsbot import`` do it (ids kept), then analysed."""
+    again as ``newsbot export`` and ``newsbot import`` do it (ids kept), then vacuumed
+    and analysed."""
     print(f"copying the corpus at {source} to PostgreSQL ...", file=sys.stderr)
     started = time.perf_counter()
     corpus = await Store.open(source)
@@ -484,7 +485,7 @@ async def copy_corpus(source: Path, target: str, batch_size: int = 200) -> Store
         await _save(store, batch)
     finally:
         await corpus.close()
-    await analyze(store)
+    await vacuum_analyze(target)
     print(f"copied in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return store
 
