@@ -13,8 +13,12 @@ the running application with a simulated round trip (RTT_MS) on every Bot API
 call: the echo bot one update at a time (python-telegram-bot's default) and 64
 at once, against newsbot, which serves chats side by side (``bot.ordering``).
 
+With ``--db postgresql://...`` the bot runs on PostgreSQL instead: the corpus is
+exported from that folder and imported again (the same ids) into a fresh schema of
+its own on the server, dropped at the end unless ``--keep`` (then its name is printed).
+
     python bench/corpus.py --keep /tmp/newsbot-corpus      # once, builds the corpus
-    python bench/chat.py --corpus /tmp/newsbot-corpus
+    python bench/chat.py --corpus /tmp/newsbot-corpus [--db URL [--keep]]
 """
 
 from __future__ import annotations
@@ -24,15 +28,18 @@ import asyncio
 import contextlib
 import io
 import itertools
+import json
 import random
 import statistics
 import sys
 import time
 import tracemalloc
 from collections.abc import Awaitable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from engines import fresh_schema, vacuum_analyze
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
@@ -48,6 +55,9 @@ from bot.app import build_application, open_store
 from bot.config import Settings
 from bot.offline import OfflineBotAPI, OfflineChat, OfflineRequest, OfflineUser
 from storage import Store, queues
+from storage.ingest import article_record
+from storage.ingest.jsonl import parse_record
+from storage.models import ParsedArticle
 
 
 class TimedAPI(OfflineBotAPI):
@@ -456,6 +466,45 @@ async def run_against_floor(store: Store, updates: int, articles: int) -> None:
         print(f"  {kind:<16} {real:10,.0f} {floor:10,.0f} {real / floor:6.2f} {p99:7.2f}")
 
 
+async def copy_corpus(source: Path, target: str, batch_size: int = 200) -> Store:
+    """The store at ``target`` holding the corpus at ``source``, exported and imported
+    again as ``newsbot export`` and ``newsbot import`` do it (ids kept), then vacuumed
+    and analysed."""
+    print(f"copying the corpus at {source} to PostgreSQL ...", file=sys.stderr)
+    started = time.perf_counter()
+    corpus = await Store.open(source)
+    store = await Store.open(target)
+    batch: list[ParsedArticle] = []
+    try:
+        async for article, timeline, comments, key in corpus.export_rows():
+            record = json.dumps(article_record(article, timeline, comments, key))
+            batch.append(top_level(parse_record(record, "corpus")))
+            if len(batch) == batch_size:
+                await _save(store, batch)
+                batch = []
+        await _save(store, batch)
+    finally:
+        await corpus.close()
+    await vacuum_analyze(target)
+    print(f"copied in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return store
+
+
+def top_level(parsed: ParsedArticle) -> ParsedArticle:
+    """The article with its comments' ids dropped when none is a reply or a Telegram
+    message (as in corpus.py's corpus): then they are saved in one batch, as corpus.py
+    saved them, not one at a time as a merge is; they get the same ids, in order."""
+    if any(c.parent_id is not None or c.message_id is not None for c in parsed.comments):
+        return parsed
+    return replace(parsed, comments=tuple(replace(c, id=None) for c in parsed.comments))
+
+
+async def _save(store: Store, batch: list[ParsedArticle]) -> None:
+    for result in await store.save_articles(batch):
+        if isinstance(result, Exception):
+            raise result
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", default="/tmp/newsbot-corpus", help="folder of corpus.py")
@@ -467,40 +516,50 @@ async def main() -> None:
     parser.add_argument("--floor-updates", type=int, default=2_000, help="per command")
     parser.add_argument("--polled-updates", type=int, default=5_000)
     parser.add_argument("--only-inbox", action="store_true", help="measure the inbox's cost only")
+    parser.add_argument("--db", metavar="URL", help="a postgresql:// server (default: SQLite)")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema")
     args = parser.parse_args()
     db_path = Path(args.corpus) / "corpus.sqlite3"
     if not db_path.exists():
         sys.exit(f"no corpus at {db_path}: run  python bench/corpus.py --keep {args.corpus}")
-    store = await Store.open(db_path)
-    try:
-        articles = await store.article_count()
-        print(f"corpus: {articles:,} articles; {args.updates:,} updates from {args.users:,} users")
-        if args.only_inbox:
-            await run_inbox_cost(store, args.polled_updates, args.users, articles)
-            return
-        echo = await run_echo(args.updates, args.users)
-        news = await run_newsbot(store, args.updates, args.users, articles, seed=5)
-        echo_peak = await peak_memory(run_echo(args.memory_updates, args.users))
-        news_peak = await peak_memory(
-            run_newsbot(store, args.memory_updates, args.users, articles, seed=6)
-        )
-        print(
-            f"newsbot / echo throughput: {news['rate'] / echo['rate']:.2f} "
-            f"(less the stand-in's own time: {news['own'] / echo['own']:.2f})   "
-            f"p99: {news['p99']:.2f} ms vs {echo['p99']:.2f} ms"
-        )
-        print(
-            f"peak Python memory over {args.memory_updates:,} updates: newsbot "
-            f"{news_peak / 2**20:.1f} MiB, echo {echo_peak / 2**20:.1f} MiB "
-            f"(ratio {news_peak / echo_peak:.2f})"
-        )
-        await run_against_floor(store, args.floor_updates, articles)
-        await run_with_network(
-            store, args.network_updates, args.users, articles, args.rtt_ms / 1000
-        )
+    async with contextlib.AsyncExitStack() as schemas:
+        if args.db:
+            url = await schemas.enter_async_context(fresh_schema(args.db, args.keep))
+            store = await copy_corpus(db_path, url)
+        else:
+            store = await Store.open(db_path)
+        try:
+            await measure(store, args)
+        finally:
+            await store.close()
+
+
+async def measure(store: Store, args: argparse.Namespace) -> None:
+    """Every figure of the benchmark, with the bot on ``store``."""
+    articles = await store.article_count()
+    print(f"corpus: {articles:,} articles; {args.updates:,} updates from {args.users:,} users")
+    if args.only_inbox:
         await run_inbox_cost(store, args.polled_updates, args.users, articles)
-    finally:
-        await store.close()
+        return
+    echo = await run_echo(args.updates, args.users)
+    news = await run_newsbot(store, args.updates, args.users, articles, seed=5)
+    echo_peak = await peak_memory(run_echo(args.memory_updates, args.users))
+    news_peak = await peak_memory(
+        run_newsbot(store, args.memory_updates, args.users, articles, seed=6)
+    )
+    print(
+        f"newsbot / echo throughput: {news['rate'] / echo['rate']:.2f} "
+        f"(less the stand-in's own time: {news['own'] / echo['own']:.2f})   "
+        f"p99: {news['p99']:.2f} ms vs {echo['p99']:.2f} ms"
+    )
+    print(
+        f"peak Python memory over {args.memory_updates:,} updates: newsbot "
+        f"{news_peak / 2**20:.1f} MiB, echo {echo_peak / 2**20:.1f} MiB "
+        f"(ratio {news_peak / echo_peak:.2f})"
+    )
+    await run_against_floor(store, args.floor_updates, articles)
+    await run_with_network(store, args.network_updates, args.users, articles, args.rtt_ms / 1000)
+    await run_inbox_cost(store, args.polled_updates, args.users, articles)
 
 
 async def peak_memory(run: Awaitable[dict[str, float]]) -> int:

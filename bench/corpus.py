@@ -14,17 +14,25 @@ next to its baseline from the same run:
   search gives the same answers before and after;
 * search p50 and p99 by query shape at a tenth of the corpus and at all of it;
 * p50 / p99 of the reads the bot makes: latest, article by id, comments page 1
-  and page 10,000 of the big article, an article's timeline, a topic's timeline,
-  and search, with page 10,000 as a ratio of page 1;
+  and page 10,000 of the big article (its last page if it has fewer), an article's
+  timeline, a topic's timeline, and search, with the far page as a ratio of page 1;
 * the export rate of the whole corpus as JSON Lines.
 
-    python bench/corpus.py [--articles N] [--comments N] [--keep DIR]
+With ``--db postgresql://...`` every database of the run (the corpus, its tenth,
+each import's) is a fresh schema of its own on that server, dropped at the end
+unless ``--keep`` is given (then their names are printed). PostgreSQL's schema
+starts past migration 0009, so the corpus is built at it and the before/after
+figures are not printed; its size is that of its tables with their indexes, as
+built and after VACUUM ANALYZE (which autovacuum would run soon after a load).
+
+    python bench/corpus.py [--articles N] [--comments N] [--keep DIR] [--db URL]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import resource
@@ -34,9 +42,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+from engines import NOT_ON_POSTGRES, database_size, fresh_schema, vacuum_analyze
 
 from storage import Store, import_sources
 from storage import db as dbmod
@@ -195,23 +205,14 @@ async def search_answers(store: Store) -> list[list[tuple[int, str, str, bool]]]
     ]
 
 
-async def database_size(store: Store) -> int:
-    """The database file's size in bytes (pages in use and free), the WAL folded in."""
-    await store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    row = await store._one(
-        "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size"
-    )
-    return int(row[0]) if row else 0
-
-
 def index_version() -> int:
     """The migration that took the copies of the texts out of the search index."""
     return next(v for v, name, _ in dbmod.migrations() if "search_index_without_copies" in name)
 
 
-async def run_import(texts: str, db_path: str, mode: str) -> None:
+async def run_import(texts: str, target: str, mode: str) -> None:
     """One import of a folder, as the CLI does it, in a process of its own; prints JSON."""
-    store = await Store.open(db_path)
+    store = await Store.open(target)
     options: dict[str, int] = {"batch_size": 1, "workers": 0} if mode == "slow" else {}
     started = time.perf_counter()
     report = await import_sources(store, [texts], **options)
@@ -240,10 +241,21 @@ def resident_kib(pid: int) -> int:
     return total + sum(resident_kib(int(child)) for child in children)
 
 
-def timed_import(texts: Path, db_path: Path, mode: str) -> dict[str, Any]:
-    """Run ``run_import`` in a fresh process, watching the memory of it and its workers."""
-    for stale in db_path.parent.glob(db_path.name + "*"):
+@contextlib.asynccontextmanager
+async def import_target(args: argparse.Namespace, folder: Path, mode: str) -> AsyncIterator[str]:
+    """An empty database for one import: a new file in ``folder``, or a fresh schema."""
+    if args.db:
+        async with fresh_schema(args.db, keep=bool(args.keep)) as url:
+            yield url
+        return
+    db_path = folder / f"import-{mode}.sqlite3"
+    for stale in folder.glob(db_path.name + "*"):
         stale.unlink()
+    yield str(db_path)
+
+
+def timed_import(texts: Path, target: str, mode: str) -> dict[str, Any]:
+    """Run ``run_import`` in a fresh process, watching the memory of it and its workers."""
     # Run by "-c", so the worker processes do not import this script as their
     # main module (as with `newsbot import`, whose main module is small).
     runner = (
@@ -251,7 +263,7 @@ def timed_import(texts: Path, db_path: Path, mode: str) -> dict[str, Any]:
         "asyncio.run(corpus.run_import(*sys.argv[2:]))"
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", runner, str(Path(__file__).parent), str(texts), str(db_path), mode],
+        [sys.executable, "-c", runner, str(Path(__file__).parent), str(texts), target, mode],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -267,21 +279,13 @@ def timed_import(texts: Path, db_path: Path, mode: str) -> dict[str, Any]:
     return result
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--articles", type=int, default=100_000)
-    parser.add_argument("--comments", type=int, default=1_000_000)
-    parser.add_argument("--big-thread", type=int, default=100_000)
-    parser.add_argument("--import-slice", type=int, default=5_000)
-    parser.add_argument("--runs", type=int, default=1_000)
-    parser.add_argument("--keep", metavar="DIR", help="build the database in DIR and keep it")
-    args = parser.parse_args()
-
-    folder = Path(args.keep or tempfile.mkdtemp(prefix="newsbot-bench-"))
-    folder.mkdir(parents=True, exist_ok=True)
+async def open_sqlite_corpus(
+    args: argparse.Namespace, folder: Path, indexed: int
+) -> tuple[Store, str | None]:
+    """The corpus in ``folder`` (built now at the schema before migration ``indexed``,
+    with a copy of its first tenth, unless an earlier run kept it) and the tenth's path."""
     db_path = folder / "corpus.sqlite3"
     tenth_path = folder / "tenth.sqlite3"
-    indexed = index_version()
     if not db_path.exists():
         for stale in folder.glob("tenth.sqlite3*"):
             stale.unlink()
@@ -300,113 +304,181 @@ async def main() -> None:
         print(f"built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     else:
         store = Store(await dbmod.connect(db_path), str(db_path))
+    return store, str(tenth_path) if tenth_path.exists() else None
+
+
+async def build_on_postgres(args: argparse.Namespace, corpus_url: str, tenth_url: str) -> Store:
+    """The corpus in the schema of ``corpus_url``, and its first tenth built again from
+    the same seed in the schema of ``tenth_url`` (PostgreSQL has no online backup to
+    copy it with); both vacuumed and analysed once built."""
+    per_article = max(0, (args.comments - args.big_thread) // max(1, args.articles - 1))
+    tenth = max(1, args.articles // 10)
+    print(
+        f"building {args.articles:,} articles and {args.comments:,} comments on PostgreSQL ...",
+        file=sys.stderr,
+    )
+    started = time.perf_counter()
+    small = await Store.open(tenth_url)
     try:
-        stats = await store.stats()
-        print(f"corpus: {stats['articles']:,} articles, {stats['comments']:,} comments")
-        runs = args.runs
-
-        # The search index without copies of the texts: size and answers, before and after.
-        if await dbmod.schema_version(store.db) < indexed:
-            before_size = await database_size(store)
-            before_answers = await search_answers(store)
-            print("search before migration 0009, all of the corpus:")
-            before_search = await search_by_shape(store, runs // 4)
-            started = time.perf_counter()
-            await dbmod.migrate(store.db)
-            migrated = time.perf_counter() - started
-            await store.db.execute("VACUUM")
-            after_size = await database_size(store)
-            same = await search_answers(store) == before_answers
-            print(
-                f"database: {before_size / 2**20:,.0f} MiB before migration 0009, "
-                f"{after_size / 2**20:,.0f} MiB after it and VACUUM "
-                f"({100 * (1 - after_size / before_size):.1f} % smaller; migration "
-                f"{migrated:.0f} s); same search answers: {'yes' if same else 'NO'}"
-            )
-        else:
-            before_search: dict[str, dict[str, float]] = {}
-            print(f"database: {await database_size(store) / 2**20:,.0f} MiB (already migrated)")
-
-        # Search by shape at a tenth of the corpus and at all of it.
-        if tenth_path.exists():
-            small = await Store.open(tenth_path)
-            small_articles = (await small.stats())["articles"]
-            print(f"search at {small_articles:,} articles:")
-            at_tenth = await search_by_shape(small, runs // 2)
-            await small.close()
-            print(f"search at {stats['articles']:,} articles:")
-            at_all = await search_by_shape(store, runs // 2)
-            print(
-                f"{'search (ms)':<20}{small_articles:>10,}{stats['articles']:>10,}"
-                f"{'ratio':>8}{'before 0009':>13}"
-            )
-            for shape in SHAPES:
-                for figure in ("p50", "p99"):
-                    before = before_search.get(shape, {}).get(figure, float("nan"))
-                    print(
-                        f"{shape + ' ' + figure:<20}{at_tenth[shape][figure]:>10.2f}"
-                        f"{at_all[shape][figure]:>10.2f}"
-                        f"{at_all[shape][figure] / at_tenth[shape][figure]:>8.2f}{before:>13.2f}"
-                    )
-
-        # Import rate through the real importer, on native text files: slow path, then default.
-        rng = random.Random(11)
-        texts = folder / "import-slice"
-        shutil.rmtree(texts, ignore_errors=True)  # a kept folder's last slice
-        texts.mkdir()
-        for n in range(args.import_slice):
-            (texts / f"a{n:05d}.txt").write_text(native_text(n, rng), encoding="utf-8")
-        for mode in ("slow", "fast"):
-            result = timed_import(texts, folder / f"import-{mode}.sqlite3", mode)
-            print(
-                f"import ({'one per transaction, in-process' if mode == 'slow' else 'default'}): "
-                f"{result['line']} in {result['seconds']:.1f} s = "
-                f"{args.import_slice / result['seconds']:,.0f} articles/s; peak memory "
-                f"{result['peak'] / 1024:.0f} MiB (all its processes together)"
-                + f"; CPU {result['cpu']:.1f} s"
-                + (f" + {result['worker_cpu']:.1f} s in workers" if result["worker_cpu"] else "")
-            )
-
-        big_id = 1
-        ids = [r.id for r in await store.latest(1)]
-        top = ids[0] if ids else 1
-        topic = "economy"
-        runs = args.runs
-        await timed("latest 10", lambda i: store.latest(10), runs)
-        await timed(
-            "article by id", lambda i: store.article(1 + (i * 7919) % stats["articles"]), runs
-        )
-        page1 = await timed("comments page 1", lambda i: store.comment_page(big_id, 1, -1), runs)
-        page_far = await timed(
-            "comments page 10,000", lambda i: store.comment_page(big_id, 10_000, -1), runs
-        )
-        await timed("comments page 2 (small)", lambda i: store.comment_page(top, 2, None), runs)
-        await timed(
-            "article timeline", lambda i: store.timeline(1 + (i * 7919) % stats["articles"]), runs
-        )
-        await timed("topic timeline (40)", lambda i: store.topic_timeline(topic, 40), runs)
-        # A common word, a mid-frequency one, two rarer ones, a pair, and a miss.
-        queries = ["missile", WORDS[400], WORDS[2000], WORDS[6000], f"kenya {WORDS[300]}", "zzzz"]
-        search = await timed(
-            "search", lambda i: store.search(queries[i % len(queries)], None, 8), runs
-        )
-        print(
-            f"page 10,000 / page 1 p99 ratio: {page_far['p99'] / page1['p99']:.2f}   "
-            f"search p99 {search['p99']:.2f} ms"
-        )
-        # The whole corpus as JSON Lines, as `newsbot export` writes it (into a counter).
-        started = time.perf_counter()
-        exported = written = 0
-        async for article, timeline, comments, source_key in store.export_rows():
-            written += len(json.dumps(article_record(article, timeline, comments, source_key)))
-            exported += 1
-        elapsed = time.perf_counter() - started
-        print(
-            f"export: {exported:,} articles ({written / 2**20:,.0f} MiB of JSON) in "
-            f"{elapsed:.1f} s = {exported / elapsed:,.0f} articles/s"
-        )
+        await build(small, random.Random(7), 0, tenth, per_article, args.big_thread)
+        await vacuum_analyze(tenth_url)
     finally:
-        await store.close()
+        await small.close()
+    print(f"built its tenth in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    started = time.perf_counter()
+    store = await Store.open(corpus_url)
+    await build(store, random.Random(7), 0, args.articles, per_article, args.big_thread)
+    built = await database_size(store)
+    await vacuum_analyze(corpus_url)
+    print(f"built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(f"database as built: {built / 2**20:,.0f} MiB, before VACUUM ANALYZE")
+    return store
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--comments", type=int, default=1_000_000)
+    parser.add_argument("--big-thread", type=int, default=100_000)
+    parser.add_argument("--import-slice", type=int, default=5_000)
+    parser.add_argument("--runs", type=int, default=1_000)
+    parser.add_argument("--keep", metavar="DIR", help="build the database in DIR and keep it")
+    parser.add_argument("--db", metavar="URL", help="a postgresql:// server (default: SQLite)")
+    args = parser.parse_args()
+
+    folder = Path(args.keep or tempfile.mkdtemp(prefix="newsbot-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    indexed = index_version()
+    async with contextlib.AsyncExitStack() as schemas:
+        tenth_target: str | None
+        if args.db:
+            keep = bool(args.keep)
+            corpus_url = await schemas.enter_async_context(fresh_schema(args.db, keep))
+            tenth_target = await schemas.enter_async_context(fresh_schema(args.db, keep))
+            store = await build_on_postgres(args, corpus_url, tenth_target)
+        else:
+            store, tenth_target = await open_sqlite_corpus(args, folder, indexed)
+        try:
+            await measure(store, tenth_target, args, folder, indexed)
+        finally:
+            await store.close()
+
+
+async def measure(
+    store: Store, tenth_target: str | None, args: argparse.Namespace, folder: Path, indexed: int
+) -> None:
+    """Every figure of the benchmark, on the corpus ``store`` holds."""
+    stats = await store.stats()
+    print(f"corpus: {stats['articles']:,} articles, {stats['comments']:,} comments")
+    runs = args.runs
+
+    # The search index without copies of the texts: size and answers, before and after.
+    if store.engine == "postgres":
+        before_search: dict[str, dict[str, float]] = {}
+        print(
+            f"database: {await database_size(store) / 2**20:,.0f} MiB after VACUUM ANALYZE (its "
+            f"schema's tables, indexes and TOAST); migration 0009: {NOT_ON_POSTGRES}"
+        )
+    elif await dbmod.schema_version(store.db) < indexed:
+        before_size = await database_size(store)
+        before_answers = await search_answers(store)
+        print("search before migration 0009, all of the corpus:")
+        before_search = await search_by_shape(store, runs // 4)
+        started = time.perf_counter()
+        await dbmod.migrate(store.db)
+        migrated = time.perf_counter() - started
+        await store.db.execute("VACUUM")
+        after_size = await database_size(store)
+        same = await search_answers(store) == before_answers
+        print(
+            f"database: {before_size / 2**20:,.0f} MiB before migration 0009, "
+            f"{after_size / 2**20:,.0f} MiB after it and VACUUM "
+            f"({100 * (1 - after_size / before_size):.1f} % smaller; migration "
+            f"{migrated:.0f} s); same search answers: {'yes' if same else 'NO'}"
+        )
+    else:
+        before_search = {}
+        print(f"database: {await database_size(store) / 2**20:,.0f} MiB (already migrated)")
+
+    # Search by shape at a tenth of the corpus and at all of it.
+    if tenth_target is not None:
+        small = await Store.open(tenth_target)
+        small_articles = (await small.stats())["articles"]
+        print(f"search at {small_articles:,} articles:")
+        at_tenth = await search_by_shape(small, runs // 2)
+        await small.close()
+        print(f"search at {stats['articles']:,} articles:")
+        at_all = await search_by_shape(store, runs // 2)
+        print(
+            f"{'search (ms)':<20}{small_articles:>10,}{stats['articles']:>10,}"
+            f"{'ratio':>8}{'before 0009':>13}"
+        )
+        for shape in SHAPES:
+            for figure in ("p50", "p99"):
+                before = before_search.get(shape, {}).get(figure)
+                earlier = "n/a" if before is None else f"{before:.2f}"
+                print(
+                    f"{shape + ' ' + figure:<20}{at_tenth[shape][figure]:>10.2f}"
+                    f"{at_all[shape][figure]:>10.2f}"
+                    f"{at_all[shape][figure] / at_tenth[shape][figure]:>8.2f}{earlier:>13}"
+                )
+
+    # Import rate through the real importer, on native text files: slow path, then default.
+    rng = random.Random(11)
+    texts = folder / "import-slice"
+    shutil.rmtree(texts, ignore_errors=True)  # a kept folder's last slice
+    texts.mkdir()
+    for n in range(args.import_slice):
+        (texts / f"a{n:05d}.txt").write_text(native_text(n, rng), encoding="utf-8")
+    for mode in ("slow", "fast"):
+        async with import_target(args, folder, mode) as target:
+            result = timed_import(texts, target, mode)
+        print(
+            f"import ({'one per transaction, in-process' if mode == 'slow' else 'default'}): "
+            f"{result['line']} in {result['seconds']:.1f} s = "
+            f"{args.import_slice / result['seconds']:,.0f} articles/s; peak memory "
+            f"{result['peak'] / 1024:.0f} MiB (all its processes together)"
+            + f"; CPU {result['cpu']:.1f} s"
+            + (f" + {result['worker_cpu']:.1f} s in workers" if result["worker_cpu"] else "")
+        )
+
+    big_id = 1
+    ids = [r.id for r in await store.latest(1)]
+    top = ids[0] if ids else 1
+    topic = "economy"
+    runs = args.runs
+    await timed("latest 10", lambda i: store.latest(10), runs)
+    await timed("article by id", lambda i: store.article(1 + (i * 7919) % stats["articles"]), runs)
+    page1 = await timed("comments page 1", lambda i: store.comment_page(big_id, 1, -1), runs)
+    far = min(10_000, (await store.comment_page(big_id, 1, -1)).pages)
+    page_far = await timed(
+        f"comments page {far:,}", lambda i: store.comment_page(big_id, far, -1), runs
+    )
+    await timed("comments page 2 (small)", lambda i: store.comment_page(top, 2, None), runs)
+    await timed(
+        "article timeline", lambda i: store.timeline(1 + (i * 7919) % stats["articles"]), runs
+    )
+    await timed("topic timeline (40)", lambda i: store.topic_timeline(topic, 40), runs)
+    # A common word, a mid-frequency one, two rarer ones, a pair, and a miss.
+    queries = ["missile", WORDS[400], WORDS[2000], WORDS[6000], f"kenya {WORDS[300]}", "zzzz"]
+    search = await timed(
+        "search", lambda i: store.search(queries[i % len(queries)], None, 8), runs
+    )
+    print(
+        f"page {far:,} / page 1 p99 ratio: {page_far['p99'] / page1['p99']:.2f}   "
+        f"search p99 {search['p99']:.2f} ms"
+    )
+    # The whole corpus as JSON Lines, as `newsbot export` writes it (into a counter).
+    started = time.perf_counter()
+    exported = written = 0
+    async for article, timeline, comments, source_key in store.export_rows():
+        written += len(json.dumps(article_record(article, timeline, comments, source_key)))
+        exported += 1
+    elapsed = time.perf_counter() - started
+    print(
+        f"export: {exported:,} articles ({written / 2**20:,.0f} MiB of JSON) in "
+        f"{elapsed:.1f} s = {exported / elapsed:,.0f} articles/s"
+    )
 
 
 if __name__ == "__main__":
