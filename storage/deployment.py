@@ -106,7 +106,7 @@ KINDS: tuple[Kind, ...] = (
     Kind(
         "update",
         "inbox",
-        ("update_id", "payload", "received_at", "handled_at"),
+        ("update_id", "payload", "received_at", "handled_at", "chat_key", "user_key"),
         key=("update_id",),
         order=("update_id",),
     ),

@@ -112,7 +112,13 @@ async def fill(store: Store) -> None:
     reply = await queues.claim_reply(store, READER, f"comment:{public}", {"text": "Saved"}, NOW)
     assert reply is not None
     await queues.mark_sent(store, reply, 502, NOW)
-    await queues.store_updates(store, [(1001, '{"update_id": 1001}'), (1002, "{}")])
+    await queues.store_updates(
+        store,
+        [
+            queues.StoredUpdate(1001, '{"update_id": 1001}', chat_key=-100, user_key=7),
+            queues.StoredUpdate(1002, "{}"),
+        ],
+    )
     await queues.mark_handled(store, [1001])
     await store.index_comments()
 

@@ -202,7 +202,7 @@ async def test_the_same_tables_have_the_same_columns(
 
     assert found.pop("schema_version") == {"version": (True, False)}
     for table in ("articles", "comments"):
-        assert found[table].pop(SEARCH_COLUMN) == (False, False)  # generated, not defaulted
+        assert found[table].pop(SEARCH_COLUMN) == (True, True)  # kept by a trigger
     assert found == expected
 
 
