@@ -149,7 +149,7 @@ def load_settings(
     return Settings(
         token=token,
         base_url=_url("TELEGRAM_BASE_URL", raw_base) if raw_base else DEFAULT_BASE_URL,
-        db_path=get("NEWSBOT_DB") or "newsbot.sqlite3",
+        db_path=get("NEWSBOT_DB") or get("DATABASE_URL") or "newsbot.sqlite3",
         admin_ids=frozenset(admin_ids),
         admin_chat_id=_chat_id("ADMIN_CHAT_ID", raw_admin_chat) if raw_admin_chat else None,
         feeds=feeds,
