@@ -28,15 +28,22 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 def migrations() -> list[tuple[int, str, str]]:
     """Every shipped migration as (version, file name, SQL), in version order."""
+    return read_migrations("storage.migrations", first=1)
+
+
+def read_migrations(package: str, first: int | None) -> list[tuple[int, str, str]]:
+    """The migrations in a package as (version, file name, SQL), in version order: numbered
+    in a row from ``first`` (from the lowest when None)."""
     found = []
-    for entry in resources.files("storage.migrations").iterdir():
+    for entry in resources.files(package).iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort()
     versions = [version for version, _, _ in found]
-    if versions != list(range(1, len(versions) + 1)):
-        raise MigrationError(f"migrations are not numbered 1..n: {versions}")
+    start = versions[0] if first is None and versions else (first or 1)
+    if not versions or versions != list(range(start, start + len(versions))):
+        raise MigrationError(f"migrations in {package} are not numbered in a row: {versions}")
     return found
 
 

@@ -25,10 +25,10 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from importlib import resources
 from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 from storage.connection import new_worker_id
+from storage.db import read_migrations
 from storage.dialect import POSTGRES, Dialect
 from storage.errors import DatabaseBusy, DatabaseFault, MigrationError, StorageError
 from storage.rows import T
@@ -39,12 +39,10 @@ if TYPE_CHECKING:
 
     from storage.store import Store
 
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-# Advisory locks: one process migrates at a time; each worker holds (WORKERS, its id)
-# while it runs; (HELD, key) are the locks of ``held``.
+# Advisory locks: one process migrates at a time; each worker holds (its deployment's
+# "workers" space, its id) while it runs; (the "held" space, key) are the locks of
+# ``held``. A deployment is a schema: several may share one database.
 MIGRATION_LOCK = 7_415_001
-WORKERS = 7_415_002
-HELD = 7_415_003
 # Statements whose rows are read; the rest report how many rows they changed.
 _RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b|\bRETURNING\b", re.IGNORECASE)
 # A string literal, a quoted name, a cast, or a parameter (:name or ?).
@@ -202,6 +200,11 @@ class ThreadConnection:
         return True
 
 
+def lock_space(name: str) -> int:
+    """The first number of the advisory locks named by ``name`` (a positive int4)."""
+    return zlib.crc32(name.encode()) & 0x7FFF_FFFF
+
+
 # ---------------------------------------------------------------------- migrations
 
 
@@ -211,16 +214,7 @@ def migrations() -> list[tuple[int, str, str]]:
     PostgreSQL came at SQLite's schema version 11, so its first migration is 0011,
     the whole schema; each later version has a file for each engine.
     """
-    found = []
-    for entry in resources.files("storage.migrations.postgres").iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    versions = [version for version, _, _ in found]
-    if not versions or versions != list(range(versions[0], versions[0] + len(versions))):
-        raise MigrationError(f"PostgreSQL migrations are not numbered in a row: {versions}")
-    return found
+    return read_migrations("storage.migrations.postgres", first=None)
 
 
 async def schema_version(conn: asyncpg.Connection) -> int:
@@ -318,14 +312,18 @@ class PostgresConnections:
         self._write_lock = asyncio.Lock()
         self.worker_id = new_worker_id()
         self._alive: asyncpg.Connection | None = None
+        self._workers_space = self._held_space = 0  # set by ``_announce``
 
     async def _announce(self) -> None:
         """Hold this worker's lock for as long as the store is open: while it is held the
         worker is alive, and what it claimed is its own. PostgreSQL lets go of it the
         moment the process dies, whatever kills it."""
         self._alive = alive = await self.pool.acquire()
+        schema = str(await alive.fetchval("SELECT current_schema()"))
+        self._workers_space = lock_space(f"{schema}:workers")
+        self._held_space = lock_space(f"{schema}:held")
         while not await alive.fetchval(
-            "SELECT pg_try_advisory_lock($1, $2)", WORKERS, self.worker_id
+            "SELECT pg_try_advisory_lock($1, $2)", self._workers_space, self.worker_id
         ):
             self.worker_id = new_worker_id()  # another worker drew the same number
 
@@ -348,7 +346,7 @@ class PostgresConnections:
         """SQL: the worker named in ``column`` holds its lock no more (or none is named)."""
         return (
             f"({column} IS NULL OR NOT EXISTS (SELECT 1 FROM pg_locks l "
-            f"WHERE l.locktype = 'advisory' AND l.classid = {WORKERS} "
+            f"WHERE l.locktype = 'advisory' AND l.classid = {self._workers_space} "
             f"AND l.objid::bigint = {column} AND l.objsubid = 2 AND l.granted))"
         )
 
@@ -356,7 +354,7 @@ class PostgresConnections:
         """How many workers hold their lock on this database now."""
         row = await self._one(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-            f"AND classid = {WORKERS} AND objsubid = 2 AND granted "
+            f"AND classid = {self._workers_space} AND objsubid = 2 AND granted "
             "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         return max(1, int(row[0])) if row else 1
@@ -517,15 +515,19 @@ class PostgresConnections:
     async def held(self, name: str) -> AsyncIterator[bool]:
         """Hold the lock ``name`` while the block runs, if no other process holds it;
         yields whether this one does."""
-        key = zlib.crc32(name.encode()) & 0x7FFF_FFFF
+        key = lock_space(name)
         async with self.pool.acquire() as conn:
-            got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", HELD, key))
+            got = bool(
+                await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", self._held_space, key)
+            )
             try:
                 yield got
             finally:
                 if got:
                     with contextlib.suppress(Exception):
-                        await conn.execute("SELECT pg_advisory_unlock($1, $2)", HELD, key)
+                        await conn.execute(
+                            "SELECT pg_advisory_unlock($1, $2)", self._held_space, key
+                        )
 
 
 async def open_store(cls: type[Store], url: str) -> Store:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import http.server
 import os
@@ -161,6 +162,15 @@ class Driver:
         """``user`` edits their message."""
         where = self.chat_of(chat)
         return await self.feed(self.api.edit_text(where, message_id, user, text, queue=False))
+
+
+async def until(condition: Any, seconds: float = 10.0) -> None:
+    """Wait until ``condition()`` holds (a running bot works in the background)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not condition():
+        assert loop.time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.01)
 
 
 def outbox_of(app: NewsApp) -> Outbox:

@@ -32,7 +32,7 @@ from bot.outbox import PUSH_SETTLE, Outbox
 from bot.request import Pacer
 from storage import Store, import_sources, queues
 from storage import channels as channel_store
-from tests.conftest import Driver, buttons, only_text, outbox_of
+from tests.conftest import Driver, buttons, only_text, outbox_of, until
 
 CONFIRMED = "✅ Comment #"
 
@@ -98,15 +98,6 @@ async def running(
         yield app
     finally:
         await stop(app)
-
-
-async def until(condition: Any, seconds: float = 5.0) -> None:
-    """Wait until ``condition()`` holds (the running bot works in the background)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        assert loop.time() < deadline, "timed out waiting"
-        await asyncio.sleep(0.01)
 
 
 def confirmations(api: OfflineBotAPI, chat: Any) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.offline.server import OfflineServer
 from bot.webserver import SECRET_HEADER, WebhookServer, serve_webhook
 from storage import Store, db, queues
-from tests.conftest import Driver, push_new_article
+from tests.conftest import Driver, push_new_article, until
 
 TOKEN = "123:hook-token"
 SECRET = "s3cret_-"
@@ -133,15 +133,6 @@ async def listening(api: OfflineBotAPI, store: Store, settings: Settings) -> Asy
             yield Worker(app, server, http)
     finally:
         await server.stop()
-
-
-async def until(condition: Any, seconds: float = 5.0) -> None:
-    """Wait until ``condition()`` holds (the running bot works in the background)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        assert loop.time() < deadline, "timed out waiting"
-        await asyncio.sleep(0.01)
 
 
 async def inbox_ids(store: Store) -> list[int]:
@@ -444,20 +435,7 @@ async def test_newsbot_run_serves_the_webhook_and_stops_cleanly_on_sigterm(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     async with OfflineServer(api) as offline:
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_BASE_URL": offline.base_url,
-            "NEWSBOT_DB": str(tmp_path / "news.sqlite3"),
-            "NO_PROXY": "127.0.0.1",
-            "WEBHOOK_URL": "https://bot.example.com",
-            "WEBHOOK_LISTEN": "127.0.0.1",
-            "WEBHOOK_PORT": str(port),
-            "WEBHOOK_SECRET": SECRET,
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path, stderr=PIPE
-        )
+        process = await newsbot_run(offline, str(tmp_path / "news.sqlite3"), port, tmp_path, PIPE)
         try:
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", trust_env=False
@@ -484,6 +462,27 @@ async def test_newsbot_run_serves_the_webhook_and_stops_cleanly_on_sigterm(
         assert await queues.unhandled_updates(store) == []
     finally:
         await store.close()
+
+
+async def newsbot_run(
+    offline: OfflineServer, db: str, port: int, folder: Path, stderr: int
+) -> asyncio.subprocess.Process:
+    """``newsbot run`` in a process of its own: a webhook worker on ``port`` with the
+    database ``db``, talking to the offline Bot API over loopback."""
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_BASE_URL": offline.base_url,
+        "NEWSBOT_DB": db,
+        "NO_PROXY": "127.0.0.1",
+        "WEBHOOK_URL": "https://bot.example.com",
+        "WEBHOOK_LISTEN": "127.0.0.1",
+        "WEBHOOK_PORT": str(port),
+        "WEBHOOK_SECRET": SECRET,
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=folder, stderr=stderr
+    )
 
 
 async def until_healthy(http: httpx.AsyncClient, process: asyncio.subprocess.Process) -> None:
