@@ -25,6 +25,7 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 from storage.connection import new_worker_id
@@ -337,6 +338,13 @@ class PostgresConnections:
             await asyncio.wait_for(self.pool.close(), CLOSE_WAIT)
         except TimeoutError:
             self.pool.terminate()
+
+    async def backup(self, target: str | Path) -> None:
+        """PostgreSQL is backed up with its own tools, which copy a live database."""
+        raise StorageError(
+            "newsbot backup copies a SQLite file; back PostgreSQL up with pg_dump "
+            "(or keep everything with: newsbot export --all)"
+        )
 
     # ------------------------------------------------------------------ workers
 

@@ -10,9 +10,10 @@ import pytest
 
 from storage import Store
 from storage.db import migrations, schema_version
-from storage.errors import NotFound
+from storage.errors import NotFound, StorageError
 from storage.importer import load_bundled_sample
 from storage.models import Block, ParsedArticle, ParsedComment, TimelineEvent
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, postgres_schema
 
 ARTICLE = ParsedArticle(
     title="Harbour Bridge Reopens",
@@ -451,3 +452,15 @@ async def test_a_read_that_would_scan_never_runs_on_the_event_loop(
     assert await store._point_all(scanning + " OR 1", ("Hi",))
     await store.db.set_trace_callback(None)
     assert on_thread == [scanning.replace("?", "'Hi'") + " OR 1"]
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)
+async def test_a_backup_of_postgresql_names_the_tools_that_make_one(tmp_path: Path) -> None:
+    async with postgres_schema() as url:
+        store = await Store.open(url)
+        try:
+            with pytest.raises(StorageError, match="pg_dump"):
+                await store.backup(tmp_path / "copy.sqlite3")
+        finally:
+            await store.close()
+    assert not (tmp_path / "copy.sqlite3").exists()
