@@ -272,8 +272,10 @@ async def polled(
                 api, rng, user, chats[user.id], cards[user.id], articles, queue=True
             )
             last = int(update["update_id"])
-        assert app.updater is not None
+        assert app.updater is not None and app.bot_data.inbox is not None
         await app.start()
+        # As ``newsbot run`` starts: where workers claim updates, this starts claiming.
+        await app.bot_data.inbox.replay(app.update_queue, app.bot)
         start, cpu = time.perf_counter(), time.process_time()
         await app.updater.start_polling(poll_interval=0, timeout=1)
         while True:  # until a getUpdates confirms the last update: all are on the queue
@@ -281,13 +283,29 @@ async def polled(
             if any(int(call.params.get("offset") or 0) > last for call in polls):
                 break
             await api.wait_for_calls("getUpdates", len(polls) + 1)
-        await app.update_queue.join()  # every update handled
+        await every_update_handled(app, store)
         took, cpu = time.perf_counter() - start, time.process_time() - cpu
         await app.updater.stop()
+        await app.bot_data.inbox.stop()
         await app.stop()
-        if app.bot_data.inbox is not None:
-            await app.bot_data.inbox.flush()
+        await app.bot_data.inbox.flush()
     return updates / took, updates / cpu
+
+
+CLAIM_CHECK = 0.01  # seconds between looks at the inbox for updates not yet handled
+
+
+async def every_update_handled(
+    app: Application[Any, Any, Any, Any, Any, Any], store: Store
+) -> None:
+    """Wait until every polled update is handled. An empty queue says so with one worker;
+    where workers claim updates (PostgreSQL), a stored update reaches the queue only once
+    claimed, after its chat's earlier one is marked handled: wait for the inbox too."""
+    await app.update_queue.join()
+    inbox = app.bot_data.inbox
+    while inbox is not None and inbox.claims and await queues.unhandled_updates(store):
+        await asyncio.sleep(CLAIM_CHECK)
+        await app.update_queue.join()
 
 
 async def run_inbox_cost(
