@@ -303,8 +303,12 @@ async def import_sources(
             pool.shutdown(wait=True, cancel_futures=True)
     if deployment:
         for name in sources:
-            text = await asyncio.to_thread(local_jsonl, name) if isinstance(name, str) else None
-            if text is not None:
-                report.add_restored(await restore_records(store, text, str(name)))
+            lines = await asyncio.to_thread(local_jsonl, name) if isinstance(name, str) else None
+            if lines is None:
+                continue
+            async for restored in restore_records(store, lines, str(name)):
+                report.add_restored(restored)
+                if progress is not None:
+                    progress(len(sources), len(sources), report)
     await store.index_comments()  # comments from the chat, in an export, wait for search
     return report
