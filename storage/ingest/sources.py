@@ -189,12 +189,12 @@ def _lines(name: str, head: bytes) -> Lines:
 
 def _utf16_lines(name: str, handle: io.BufferedReader) -> Lines:
     """The lines of a UTF-16 file; text that is not UTF-16 ends the file with an error."""
-    text = io.TextIOWrapper(handle, encoding="utf-16")
-    try:
-        for number, line in enumerate(text, start=1):
-            yield number, line.rstrip("\n")
-    except UnicodeDecodeError:
-        raise IngestError(name, "is not valid UTF-16 text") from None
+    with io.TextIOWrapper(handle, encoding="utf-16") as text:
+        try:
+            for number, line in enumerate(text, start=1):
+                yield number, line.rstrip("\n")
+        except UnicodeDecodeError:
+            raise IngestError(name, "is not valid UTF-16 text") from None
 
 
 def _skip_line(handle: io.BufferedReader) -> None:
