@@ -272,7 +272,12 @@ def _read_batch(
     """The next ``SAVE_BATCH`` records and the problems met reading them (in a worker
     thread: the lines between them may be many articles, and a file is slow to read)."""
     problems = Restored()
-    return list(itertools.islice(read_records(lines, source, problems), SAVE_BATCH)), problems
+    records: list[Record] = []
+    try:
+        records.extend(itertools.islice(read_records(lines, source, problems), SAVE_BATCH))
+    except IngestError as error:  # the file cannot be read on; the articles' reader failed there
+        problems.warnings.append(f"{error}; the records after it were not restored")
+    return records, problems
 
 
 def _restore_batch(conn: Connection, sql: Dialect, batch: list[Record], source: str) -> Restored:

@@ -298,3 +298,16 @@ def test_a_json_lines_file_in_utf16_or_as_one_document_is_read_as_before(tmp_pat
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n  \n")
     assert errors_of(empty) == [f"{empty}: the file is empty"]
+
+
+async def test_a_json_lines_file_that_is_not_text_fails_once(store: Store, tmp_path: Path) -> None:
+    wide = tmp_path / "wide.jsonl"
+    text = jsonl_line("Wide one") + '{"type": "user", "id": 5}\n' + jsonl_line("Wide two")
+    wide.write_bytes(text.encode("utf-16") + b"\x00\xd8\x41\x00")  # a lone surrogate
+    report = await import_sources(store, [str(wide)], deployment=True)
+    # Text is decoded a few thousand characters at a time: this file is refused whole.
+    assert (report.new, report.records, report.failed) == (0, {}, 1)
+    assert report.errors == [f"{wide}: is not valid UTF-16 text"]
+    assert report.warnings == [
+        f"{wide}: is not valid UTF-16 text; the records after it were not restored"
+    ]
