@@ -1,13 +1,14 @@
 """Moving a large deployment: ``newsbot export --all`` then ``newsbot import`` of the file.
 
-Writes N articles with comments as JSON Lines, imports them with ``newsbot import``
-into a SQLite file (the deployment), exports it whole with ``newsbot export --all``
-and imports that export into a fresh database: a new SQLite file, or with
+Writes N articles with comments, then users' records, as JSON Lines, imports them
+with ``newsbot import`` into a SQLite file (the deployment), exports it whole with
+``newsbot export --all`` and imports that export into a fresh database: a new
+SQLite file, or with
 ``--db postgresql://...`` a schema of its own on that server (dropped at the end).
 Each command runs as its own process; printed for each: the file's size in MB,
 articles a second, and the process's peak resident memory.
 
-    .venv/bin/python bench/bigimport.py --articles 30000 --comments 10
+    .venv/bin/python bench/bigimport.py --articles 30000 --comments 10 --users 0
 """
 
 from __future__ import annotations
@@ -64,12 +65,15 @@ def article_record(n: int, comments: int, rng: random.Random) -> dict[str, objec
     }
 
 
-def write_articles(path: Path, articles: int, comments: int) -> None:
-    """The generated deployment's articles, one a line."""
+def write_deployment(path: Path, articles: int, comments: int, users: int) -> None:
+    """The generated deployment: its articles, one a line, then its users' records."""
     rng = random.Random(7)
     with path.open("w", encoding="utf-8") as stream:
         for n in range(articles):
             stream.write(json.dumps(article_record(n, comments, rng)) + "\n")
+        for n in range(users):
+            user = {"type": "user", "id": n + 1, "display_name": f"Reader {n}"}
+            stream.write(json.dumps({**user, "updated_at": "2026-01-01T00:00:00Z"}) + "\n")
 
 
 def newsbot(database: str, *arguments: str, stdout: int | None = None) -> tuple[float, float]:
@@ -112,7 +116,7 @@ async def target(server: str | None, folder: Path) -> AsyncIterator[str]:
 
 async def run(args: argparse.Namespace, folder: Path) -> None:
     generated, export = folder / "articles.jsonl", folder / "all.jsonl"
-    write_articles(generated, args.articles, args.comments)
+    write_deployment(generated, args.articles, args.comments, args.users)
     deployment = str(folder / "deployment.sqlite3")
     seconds, peak = newsbot(deployment, "import", "--quiet", str(generated))
     show("import generated (SQLite)", generated, args.articles, seconds, peak)
@@ -129,6 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--comments", type=int, default=10, help="per article")
+    parser.add_argument("--users", type=int, default=100_000, help="records besides articles")
     parser.add_argument("--db", metavar="URL", help="move to this postgresql:// server")
     parser.add_argument("--dir", metavar="DIR", help="work in DIR (default: a temporary one)")
     args = parser.parse_args()
