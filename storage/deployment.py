@@ -15,6 +15,8 @@ trigger would otherwise move again), and after the articles they name.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from typing import Any
 
 from storage.dialect import Dialect
 from storage.errors import IngestError
-from storage.ingest.jsonl import article_record, is_article
+from storage.ingest.jsonl import Lines, article_record, is_article
 from storage.rows import Connection, _fetch_one, insert_row
 from storage.store import Store
 
@@ -207,13 +209,13 @@ class Record:
     line: int
 
 
-def read_records(text: str, source: str, restored: Restored) -> Iterator[Record]:
+def read_records(lines: Lines, source: str, restored: Restored) -> Iterator[Record]:
     """The file's records that are not articles; an unknown type is a warning, skipped.
 
-    Lines that are no JSON object are the articles' reader's to report.
+    Lines that are no JSON object (or no text) are the articles' reader's to report.
     """
-    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
-        if '"type"' not in line:  # an article of an older export, or a blank line
+    for number, line in lines:
+        if isinstance(line, IngestError) or '"type"' not in line:  # an older export's article
             continue
         try:
             record = json.loads(line)
@@ -248,18 +250,34 @@ def _values(kind: Kind, record: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def restore_records(store: Store, text: str, source: str) -> Restored:
-    """Restore a file's records, ``SAVE_BATCH`` to a transaction, each failing alone."""
-    restored = Restored()
-    batch: list[Record] = []
-    for record in read_records(text, source, restored):
-        batch.append(record)
-        if len(batch) == SAVE_BATCH:
-            restored.add(await store.write_once(_restore_batch, store.sql, batch, source))
-            batch = []
-    if batch:
-        restored.add(await store.write_once(_restore_batch, store.sql, batch, source))
-    return restored
+async def restore_records(store: Store, lines: Lines, source: str) -> AsyncIterator[Restored]:
+    """Restore a file's records, ``SAVE_BATCH`` to a transaction, each failing alone.
+
+    Yields what each batch did as it is done (with the problems met reading it),
+    so a long restore can show its progress; the file is read a batch at a time.
+    """
+    unread = iter(lines)
+    while True:
+        batch, outcome = await asyncio.to_thread(_read_batch, unread, source)
+        if batch:
+            outcome.add(await store.write_once(_restore_batch, store.sql, batch, source))
+        yield outcome
+        if len(batch) < SAVE_BATCH:
+            return
+
+
+def _read_batch(
+    lines: Iterator[tuple[int, str | IngestError]], source: str
+) -> tuple[list[Record], Restored]:
+    """The next ``SAVE_BATCH`` records and the problems met reading them (in a worker
+    thread: the lines between them may be many articles, and a file is slow to read)."""
+    problems = Restored()
+    records: list[Record] = []
+    try:
+        records.extend(itertools.islice(read_records(lines, source, problems), SAVE_BATCH))
+    except IngestError as error:  # the file cannot be read on; the articles' reader failed there
+        problems.warnings.append(f"{error}; the records after it were not restored")
+    return records, problems
 
 
 def _restore_batch(conn: Connection, sql: Dialect, batch: list[Record], source: str) -> Restored:

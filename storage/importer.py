@@ -207,14 +207,16 @@ async def import_sources(
 
     With ``deployment`` the other records of a whole deployment's export (chats,
     users, bans, the outbox: ``storage.deployment``) in local JSON Lines files are
-    restored too, after every article, which they name. (Feeds never restore them.)
+    restored too, after every article, which they name, with progress between
+    batches. (Feeds never restore them.)
 
     Articles are saved ``batch_size`` to a transaction, each under a savepoint
     of its own so a bad one still fails alone (1 gives every article its own
     transaction). A folder of many small files is parsed by ``workers``
     processes, a few files at a time, while the saving goes on; a large file
-    (a big export, say) is parsed here a batch at a time, so it neither sits
-    whole in memory as articles nor goes without progress reports.
+    is parsed here a batch at a time, so it neither sits whole in memory as
+    articles nor goes without progress reports. A local JSON Lines file (an
+    export) is read a line at a time too, so it may be of any size.
     """
     report = ImportReport()
     sources = expand_sources(names)
@@ -303,8 +305,12 @@ async def import_sources(
             pool.shutdown(wait=True, cancel_futures=True)
     if deployment:
         for name in sources:
-            text = await asyncio.to_thread(local_jsonl, name) if isinstance(name, str) else None
-            if text is not None:
-                report.add_restored(await restore_records(store, text, str(name)))
+            lines = await asyncio.to_thread(local_jsonl, name) if isinstance(name, str) else None
+            if lines is None:
+                continue
+            async for restored in restore_records(store, lines, str(name)):
+                report.add_restored(restored)
+                if progress is not None:
+                    progress(len(sources), len(sources), report)
     await store.index_comments()  # comments from the chat, in an export, wait for search
     return report

@@ -16,7 +16,7 @@ import dataclasses
 import heapq
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from storage import visibility as rule
@@ -47,8 +47,10 @@ _DATE_FORMS: dict[str, re.Pattern[str]] = {
 _ORIGINS: tuple[Origin, ...] = ("imported", "chat")
 _VISIBILITIES: tuple[Visibility, ...] = ("public", "group")
 _STATUSES: tuple[CommentStatus, ...] = ("visible", "hidden", "deleted")
-MAX_LINE = 50_000_000
+MAX_LINE = 50_000_000  # bytes: a longer line is refused unread, so memory stays bounded
 ARTICLE = "article"  # an article's record type; a record without a type is one too
+# A file's lines, numbered from 1; one that could not be read as text is the error saying why.
+Lines = Iterable[tuple[int, str | IngestError]]
 
 
 def is_article(record: dict[str, Any]) -> bool:
@@ -107,22 +109,35 @@ def article_record(
 
 
 def parse_jsonl(text: str, source: str) -> Iterator[ParsedArticle | IngestError]:
-    """Each non-blank line as an article, or as an IngestError naming the line.
+    """Each non-blank line of a text as an article, or as an IngestError naming the line."""
+    lines = enumerate(text.lstrip("\ufeff").splitlines(), start=1)
+    return parse_lines(lines, source, lambda: text)
 
-    A whole file that is one JSON document spread over many lines is refused
-    once, rather than line by line.
+
+def parse_lines(
+    lines: Lines, source: str, whole: Callable[[], str | None]
+) -> Iterator[ParsedArticle | IngestError]:
+    """Each non-blank numbered line as an article, or as an IngestError naming the line.
+
+    Lines are read as they are needed, so a file of any size passes a line at a
+    time. A file whose first line is not JSON but which is, whole, one JSON
+    document spread over many lines is refused once rather than line by line:
+    ``whole`` gives its text for that check (None when too large to hold).
     """
-    text = text.lstrip("\ufeff")
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
-    if not lines:
-        yield IngestError(source, "the file is empty")
-        return
-    if len(lines) > 1 and not _is_json(lines[0][1]) and _is_json(text):
-        yield IngestError(
-            source, "one JSON document over many lines, not JSON Lines (an article a line)"
-        )
-        return
+    first = True
     for number, line in lines:
+        if isinstance(line, IngestError):  # a line that is not text
+            yield IngestError(source, line.reason, line=number)
+            continue
+        if not line.strip():
+            continue
+        if first:
+            first = False
+            if not _is_json(line) and _is_json(whole() or ""):
+                yield IngestError(
+                    source, "one JSON document over many lines, not JSON Lines (an article a line)"
+                )
+                return
         try:
             record = _load(line, source)
             if not is_article(record):
@@ -135,6 +150,8 @@ def parse_jsonl(text: str, source: str) -> Iterator[ParsedArticle | IngestError]
             warnings = tuple(f"line {number}: {warning}" for warning in article.warnings)
             article = dataclasses.replace(article, warnings=warnings)
         yield article
+    if first:
+        yield IngestError(source, "the file is empty")
 
 
 def _is_json(text: str) -> bool:

@@ -1,5 +1,8 @@
 """Where articles come from: files, folders and URLs, each read into articles.
 
+A local JSON Lines file (an export) is read a line at a time, whatever its size;
+any other source is read whole, so up to ``MAX_BYTES``.
+
 ``load_source`` never raises: every problem with a source becomes an
 ``IngestError`` item naming it (and the line, where there is one), so a batch
 import reports it and carries on with the next source.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -20,12 +24,14 @@ import httpx
 from storage.errors import IngestError
 from storage.ingest.enrich import enrich
 from storage.ingest.feedformat import parse_feed
-from storage.ingest.jsonl import parse_jsonl
+from storage.ingest.jsonl import MAX_LINE, Lines, parse_jsonl, parse_lines
 from storage.ingest.textformat import parse_text
 from storage.models import ParsedArticle
 
-MAX_BYTES = 50 * 1024 * 1024
+MAX_BYTES = 50 * 1024 * 1024  # a source read whole; a local JSON Lines file has no limit
 LIMIT = "50 MB"
+HEAD = 8192  # bytes read to recognise a local file's format
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 FETCH_TIMEOUT = 30.0
 USER_AGENT = "newsbot/0.1 (feed import)"
 
@@ -106,7 +112,14 @@ def load_source(
                 return
             data, content_type = fetched
         else:
+            lines = local_jsonl(name)
+            if lines is not None:
+                for item in parse_lines(lines, name, lambda: _whole_text(name)):
+                    yield item if isinstance(item, IngestError) else enrich(item)
+                return
             data, content_type = _read(name), ""
+        if not data.strip():
+            raise IngestError(name, "the file is empty")
         kind = _format(name, data, content_type)
         if kind == "feed":
             for article in parse_feed(data, name):
@@ -124,16 +137,88 @@ def load_source(
         yield IngestError(name, f"could not be imported ({type(error).__name__}: {error})"[:300])
 
 
-def local_jsonl(name: str) -> str | None:
-    """The text of a local JSON Lines file (an export); None for any other source.
+def local_jsonl(name: str) -> Lines | None:
+    """The numbered lines of a local JSON Lines file (an export), read as they are used.
 
-    A file that cannot be read is None too: ``load_source`` has reported it.
+    None for any other source, and for a file that cannot be opened or is not
+    text (``load_source`` reports it); a problem met later comes as an error.
     """
     if is_url(name):
         return None
     try:
-        data = _read(name)
-        return _decode(name, data) if _format(name, data, "") == "jsonl" else None
+        head = _head(name)
+        return _lines(name, head) if _format(name, head, "") == "jsonl" else None
+    except IngestError:
+        return None
+
+
+def _head(name: str) -> bytes:
+    """The first bytes of a local file, which say what it holds."""
+    if Path(name).is_dir():
+        raise IngestError(name, "is a folder; give it to import to read the files in it")
+    try:
+        with open(name, "rb") as handle:
+            return handle.read(HEAD)
+    except OSError as error:
+        raise _unreadable(name, error) from None
+
+
+def _lines(name: str, head: bytes) -> Lines:
+    """A local file's lines, numbered from 1, a line in memory at a time.
+
+    UTF-8, or UTF-16 when it starts with that byte order mark. A UTF-8 line
+    that is not, or one longer than ``MAX_LINE`` bytes, comes as the error
+    saying so, and the next line is read as usual.
+    """
+    try:
+        with open(name, "rb") as handle:
+            if head.startswith(UTF16_BOMS):
+                yield from _utf16_lines(name, handle)
+                return
+            number = 0
+            while raw := handle.readline(MAX_LINE + 1):
+                number += 1
+                if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+                    _skip_line(handle)
+                    yield number, IngestError(name, f"the line is longer than {MAX_LINE:,} bytes")
+                    continue
+                yield number, _decode_line(name, raw, first=number == 1)
+    except OSError as error:
+        raise _unreadable(name, error) from None
+
+
+def _utf16_lines(name: str, handle: io.BufferedReader) -> Lines:
+    """The lines of a UTF-16 file; text that is not UTF-16 ends the file with an error."""
+    with io.TextIOWrapper(handle, encoding="utf-16") as text:
+        try:
+            for number, line in enumerate(text, start=1):
+                yield number, line.rstrip("\n")
+        except UnicodeDecodeError:
+            raise IngestError(name, "is not valid UTF-16 text") from None
+
+
+def _skip_line(handle: io.BufferedReader) -> None:
+    """Read past the rest of an overlong line, a bounded piece at a time."""
+    while (piece := handle.readline(MAX_LINE)) and not piece.endswith(b"\n"):
+        pass
+
+
+def _decode_line(name: str, raw: bytes, first: bool) -> str | IngestError:
+    """A line of UTF-8 without its ending (nor, on the first, a byte order mark)."""
+    raw = raw.rstrip(b"\r\n")
+    if first:
+        raw = raw.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        byte = raw[error.start]
+        return IngestError(name, f"is not UTF-8 text (byte 0x{byte:02x}); save it as UTF-8")
+
+
+def _whole_text(name: str) -> str | None:
+    """A local file's whole text, if it is small enough to hold and readable as text."""
+    try:
+        return _decode(name, _read(name))
     except IngestError:
         return None
 
@@ -164,17 +249,22 @@ def _read(name: str) -> bytes:
             raise IngestError(name, f"is too large ({size:,} bytes; the limit is {LIMIT})")
         with path.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise IngestError(name, "no such file") from None
-    except PermissionError:
-        raise IngestError(name, "cannot be read: permission denied") from None
-    except IsADirectoryError:
-        raise IngestError(name, "is a folder") from None
     except OSError as error:
-        raise IngestError(name, f"cannot be read: {error.strerror or error}") from None
+        raise _unreadable(name, error) from None
     if len(data) > MAX_BYTES:  # it grew while we read it
         raise IngestError(name, f"is larger than the {LIMIT} limit")
     return data
+
+
+def _unreadable(name: str, error: OSError) -> IngestError:
+    """Why a local file cannot be read, in a few words."""
+    if isinstance(error, FileNotFoundError):
+        return IngestError(name, "no such file")
+    if isinstance(error, PermissionError):
+        return IngestError(name, "cannot be read: permission denied")
+    if isinstance(error, IsADirectoryError):
+        return IngestError(name, "is a folder")
+    return IngestError(name, f"cannot be read: {error.strerror or error}")
 
 
 def _fetch(url: str, validators: Validators | None) -> tuple[bytes, str] | None:
@@ -216,12 +306,11 @@ def _fetch(url: str, validators: Validators | None) -> tuple[bytes, str] | None:
 
 
 def _format(name: str, data: bytes, content_type: str) -> Format:
-    if not data.strip():
-        raise IngestError(name, "the file is empty")
+    """What a source holds, from its name, its content type or its first bytes."""
     for magic, what in _MAGIC.items():
         if data.startswith(magic):
             raise IngestError(name, f"is {what}, not articles")
-    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in data[:HEAD] and not data.startswith(UTF16_BOMS):
         raise IngestError(name, "is binary data, not articles")
     if is_url(name):
         suffix = Path(name.split("?", 1)[0]).suffix.lower()
@@ -238,7 +327,7 @@ def _format(name: str, data: bytes, content_type: str) -> Format:
 
 
 def _decode(name: str, data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.startswith(UTF16_BOMS):
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:

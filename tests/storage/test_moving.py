@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from storage import Store, import_sources, queues
+from storage import ImportReport, Store, deployment, import_sources, queues
 from storage.channels import connect_channel, record_post, record_thread
 from storage.deployment import KINDS, exported
+from storage.ingest import sources
 from storage.models import Block, ParsedArticle, ParsedComment, TimelineEvent
 from tests.conftest import ADMIN_ID, POSTGRES_URL, postgres_schema
 
@@ -131,17 +132,21 @@ async def write_export(store: Store, path: Path) -> None:
 
 
 @asynccontextmanager
-async def empty_store(engine: str, tmp_path: Path) -> AsyncIterator[Store]:
+async def empty_store(engine: str, tmp_path: Path, name: str = "moved") -> AsyncIterator[Store]:
     """A fresh store on the engine named, beside the test's own."""
     if engine == "sqlite":
-        opened = await Store.open(tmp_path / "moved.sqlite3")
-        yield opened
-        await opened.close()
+        opened = await Store.open(tmp_path / f"{name}.sqlite3")
+        try:
+            yield opened
+        finally:
+            await opened.close()
         return
     async with postgres_schema() as url:
         opened = await Store.open(url)
-        yield opened
-        await opened.close()
+        try:
+            yield opened
+        finally:
+            await opened.close()
 
 
 ARTICLE_COLUMNS = (
@@ -343,3 +348,93 @@ async def test_a_sqlite_deployment_moves_to_postgresql(tmp_path: Path) -> None:
         again = await import_sources(moved, [str(export)], deployment=True)
         assert (again.records, again.failed) == ({}, 0)
         assert await everything(moved, snippets=False) == before
+
+
+async def fill_big(store: Store, articles: int) -> None:
+    """A deployment with a little of everything, and many articles with comments."""
+    await fill(store)
+    for first in range(0, articles, 50):
+        await store.save_articles(
+            [
+                article(
+                    f"Council Report {n}",
+                    f"The council met for the {n}th time and spoke of the harbour at length.",
+                    *(
+                        ParsedComment(f"Reader {c}", f"Comment {c} on report {n}.")
+                        for c in range(6)
+                    ),
+                )
+                for n in range(first, min(first + 50, articles))
+            ]
+        )
+
+
+def split(export: Path, limit: int) -> list[Path]:
+    """The export cut between lines into files of at most ``limit`` bytes each."""
+    pieces: list[Path] = []
+    piece = b""
+    for line in export.read_bytes().splitlines(keepends=True):
+        if piece and len(piece) + len(line) > limit:
+            pieces.append(export.with_name(f"piece-{len(pieces):02d}.jsonl"))
+            pieces[-1].write_bytes(piece)
+            piece = b""
+        piece += line
+    pieces.append(export.with_name(f"piece-{len(pieces):02d}.jsonl"))
+    pieces[-1].write_bytes(piece)
+    return pieces
+
+
+async def test_an_export_larger_than_the_limit_moves_as_its_pieces_do(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "MAX_BYTES", 64 * 1024)
+    monkeypatch.setattr(deployment, "SAVE_BATCH", 300)  # the records restore in several batches
+    await fill_big(store, 250)
+    before = await everything(store)
+    export = tmp_path / "all.jsonl"
+    await write_export(store, export)
+    assert export.stat().st_size > 2 * sources.MAX_BYTES
+    records = sum('"type"' in line for line in export.read_text().splitlines())
+    assert records > 900  # the outbox holds a push of every article to every subscriber
+    seen: list[tuple[int, int, int, int]] = []
+
+    def watch(done: int, total: int, report: ImportReport) -> None:
+        seen.append((done, total, report.new, sum(report.records.values())))
+
+    async with empty_store(store.sql.name, tmp_path, "whole") as moved:
+        whole = await import_sources(moved, [str(export)], progress=watch, deployment=True)
+        assert (whole.failed, whole.errors, whole.warnings) == (0, [], [])
+        assert whole.new == 252 and sum(whole.records.values()) == records
+        assert await everything(moved) == before
+    # Progress while the articles are read, then while the other records are restored.
+    assert seen[:2] == [(0, 1, 100, 0), (0, 1, 200, 0)]
+    assert seen[2:] == [(1, 1, 252, n) for n in (0, *range(300, records, 300), records)]
+    pieces = split(export, sources.MAX_BYTES)
+    assert len(pieces) > 2
+    async with empty_store(store.sql.name, tmp_path, "pieces") as moved:
+        pieced = await import_sources(moved, [str(p) for p in pieces], deployment=True)
+        assert pieced.closing_line() == whole.closing_line()
+        assert (pieced.records, pieced.article_ids) == (whole.records, whole.article_ids)
+        assert await everything(moved) == before
+
+
+async def test_a_broken_line_in_a_large_export_fails_alone(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "MAX_BYTES", 64 * 1024)
+    await fill_big(store, 150)
+    before = await everything(store)
+    export = tmp_path / "all.jsonl"
+    await write_export(store, export)
+    lines = export.read_bytes().splitlines(keepends=True)
+    broken = [*lines[:70], b'{"title": "Cut short", "bo\n', *lines[70:], b"\xff\xfe\n"]
+    export.write_bytes(b"".join(broken))
+    async with empty_store(store.sql.name, tmp_path) as moved:
+        report = await import_sources(moved, [str(export)], deployment=True)
+        assert report.errors == [
+            f"{export}:71: not valid JSON (Unterminated string starting at: line 1 column 24 "
+            "(char 23))",
+            f"{export}:{len(broken)}: is not UTF-8 text (byte 0xff); save it as UTF-8",
+        ]
+        assert (report.failed, report.new) == (2, 152)
+        assert await everything(moved) == before

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from storage import Store
 from storage.errors import IngestError
 from storage.importer import import_sources, sample_path
-from storage.ingest import expand_sources, load_source
+from storage.ingest import expand_sources, load_source, sources
 from storage.ingest.sources import MAX_BYTES
 from storage.models import ParsedArticle
 from tests.conftest import FeedServer
@@ -234,3 +237,77 @@ def test_a_folder_that_cannot_be_listed_or_holds_nothing_is_named(tmp_path: Path
     empty.mkdir()
     [nothing] = expand_sources([str(empty)])
     assert str(nothing) == f"{empty}: is a folder with no files to import"
+
+
+def jsonl_line(title: str, words: int = 5) -> str:
+    """An article record a line long, its paragraph ``words`` words."""
+    text = " ".join(["Word"] * words) + "."
+    return json.dumps({"title": title, "body": [{"kind": "paragraph", "text": text}]}) + "\n"
+
+
+def test_a_json_lines_file_has_no_size_limit_but_other_files_keep_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "MAX_BYTES", 64 * 1024)
+    dump = tmp_path / "big.jsonl"
+    dump.write_text("".join(jsonl_line(f"Article {n}", 100) for n in range(300)))
+    text = tmp_path / "big.txt"
+    text.write_text("A long article\n" + "Word. " * 20_000)
+    assert dump.stat().st_size > sources.MAX_BYTES and text.stat().st_size > sources.MAX_BYTES
+    titles = [item.title for item in load_source(str(dump)) if isinstance(item, ParsedArticle)]
+    assert titles == [f"Article {n}" for n in range(300)]
+    size = text.stat().st_size
+    assert errors_of(text) == [f"{text}: is too large ({size:,} bytes; the limit is 50 MB)"]
+
+
+def test_lines_that_are_no_text_or_too_long_fail_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "MAX_LINE", 1000)
+    dump = tmp_path / "dump.jsonl"
+    dump.write_bytes(
+        b"\xef\xbb\xbf"
+        + jsonl_line("First").encode()
+        + jsonl_line("Too long", 300).encode()
+        + jsonl_line("Caf\xe9 society").replace("\\u00e9", "\xe9").encode("latin-1")
+        + b"\r\n"
+        + jsonl_line("Last").replace("\n", "\r\n").encode()
+    )
+    items = [
+        str(item) if isinstance(item, IngestError) else item.title
+        for item in load_source(str(dump))
+    ]
+    assert items == [
+        "First",
+        f"{dump}:2: the line is longer than 1,000 bytes",
+        f"{dump}:3: is not UTF-8 text (byte 0xe9); save it as UTF-8",
+        "Last",
+    ]
+
+
+def test_a_json_lines_file_in_utf16_or_as_one_document_is_read_as_before(tmp_path: Path) -> None:
+    wide = tmp_path / "wide.jsonl"
+    wide.write_bytes((jsonl_line("Wide one") + jsonl_line("Wide two")).encode("utf-16"))
+    titles = [item.title for item in load_source(str(wide)) if isinstance(item, ParsedArticle)]
+    assert titles == ["Wide one", "Wide two"]
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps(json.loads(jsonl_line("Pretty")), indent=2))
+    assert errors_of(pretty) == [
+        f"{pretty}: one JSON document over many lines, not JSON Lines (an article a line)"
+    ]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n  \n")
+    assert errors_of(empty) == [f"{empty}: the file is empty"]
+
+
+async def test_a_json_lines_file_that_is_not_text_fails_once(store: Store, tmp_path: Path) -> None:
+    wide = tmp_path / "wide.jsonl"
+    text = jsonl_line("Wide one") + '{"type": "user", "id": 5}\n' + jsonl_line("Wide two")
+    wide.write_bytes(text.encode("utf-16") + b"\x00\xd8\x41\x00")  # a lone surrogate
+    report = await import_sources(store, [str(wide)], deployment=True)
+    # Text is decoded a few thousand characters at a time: this file is refused whole.
+    assert (report.new, report.records, report.failed) == (0, {}, 1)
+    assert report.errors == [f"{wide}: is not valid UTF-16 text"]
+    assert report.warnings == [
+        f"{wide}: is not valid UTF-16 text; the records after it were not restored"
+    ]
