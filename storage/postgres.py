@@ -52,6 +52,9 @@ _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|:(\w+)|\?")
 # SQLSTATEs of a transaction PostgreSQL gave up so another could go on: run it again.
 _TRY_AGAIN = {"40001", "40P01", "55P03"}
 POOL_SIZE = 16  # the worker's lock and each job held by ``held`` keep one
+# Locks of ``held`` at once: each keeps a connection while its block runs, and the block
+# reads and writes on others, so the rest of the pool must stay free for them.
+HELD_AT_ONCE = POOL_SIZE // 2
 # What search finds of an article ``a``: its title and its blocks' text, a line each.
 ARTICLE_TEXT = (
     "a.title || E'\\n' || coalesce((SELECT string_agg(b->>'text', E'\\n') "
@@ -318,6 +321,7 @@ class PostgresConnections:
         self._write_lock = asyncio.Lock()
         self.worker_id = new_worker_id()
         self._alive: asyncpg.Connection | None = None
+        self._held_slots = asyncio.Semaphore(HELD_AT_ONCE)
 
     async def _announce(self) -> None:
         """Hold this worker's lock for as long as the store is open: while it is held the
@@ -516,9 +520,10 @@ class PostgresConnections:
     @asynccontextmanager
     async def held(self, name: str) -> AsyncIterator[bool]:
         """Hold the lock ``name`` while the block runs, if no other process holds it;
-        yields whether this one does."""
+        yields whether this one does. Blocks beyond ``HELD_AT_ONCE`` wait their turn, so
+        that those running always find a connection for their reads and writes."""
         key = zlib.crc32(name.encode()) & 0x7FFF_FFFF
-        async with self.pool.acquire() as conn:
+        async with self._held_slots, self.pool.acquire() as conn:
             got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", HELD, key))
             try:
                 yield got
