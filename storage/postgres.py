@@ -40,11 +40,10 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-# Advisory locks: one process migrates at a time; each worker holds (WORKERS, its id)
-# while it runs; (HELD, key) are the locks of ``held``.
+# Advisory locks: one process migrates at a time; each worker holds (its deployment's
+# workers, its id) while it runs; (its deployment's held locks, key) are those of ``held``.
+# Locks are the database's, and a deployment is a schema: see ``lock_space``.
 MIGRATION_LOCK = 7_415_001
-WORKERS = 7_415_002
-HELD = 7_415_003
 # Statements whose rows are read; the rest report how many rows they changed.
 _RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b|\bRETURNING\b", re.IGNORECASE)
 # A string literal, a quoted name, a cast, or a parameter (:name or ?).
@@ -69,6 +68,15 @@ HEADLINE_OPTIONS = (
 )
 WRITE_WAIT = 60.0
 CLOSE_WAIT = 10.0  # seconds closing waits for connections in use to come back
+
+
+_THIS_DATABASE = "(SELECT oid FROM pg_database WHERE datname = current_database())"
+
+
+def lock_space(schema: str, kind: str) -> int:
+    """The first key of a deployment's advisory locks of one kind: deployments sharing a
+    database (a schema each) hold locks of their own, whatever ids their chats have."""
+    return zlib.crc32(f"{schema}/{kind}".encode()) & 0x7FFF_FFFF
 
 
 def redacted(url: str) -> str:
@@ -321,6 +329,7 @@ class PostgresConnections:
         self._write_lock = asyncio.Lock()
         self.worker_id = new_worker_id()
         self._alive: asyncpg.Connection | None = None
+        self._workers = self._held = 0  # lock spaces, known once the schema is (``_announce``)
         self._held_slots = asyncio.Semaphore(HELD_AT_ONCE)
 
     async def _announce(self) -> None:
@@ -328,8 +337,10 @@ class PostgresConnections:
         worker is alive, and what it claimed is its own. PostgreSQL lets go of it the
         moment the process dies, whatever kills it."""
         self._alive = alive = await self.pool.acquire()
+        schema = str(await alive.fetchval("SELECT current_schema()"))
+        self._workers, self._held = lock_space(schema, "workers"), lock_space(schema, "held")
         while not await alive.fetchval(
-            "SELECT pg_try_advisory_lock($1, $2)", WORKERS, self.worker_id
+            "SELECT pg_try_advisory_lock($1, $2)", self._workers, self.worker_id
         ):
             self.worker_id = new_worker_id()  # another worker drew the same number
 
@@ -352,16 +363,17 @@ class PostgresConnections:
         """SQL: the worker named in ``column`` holds its lock no more (or none is named)."""
         return (
             f"({column} IS NULL OR NOT EXISTS (SELECT 1 FROM pg_locks l "
-            f"WHERE l.locktype = 'advisory' AND l.classid = {WORKERS} "
-            f"AND l.objid::bigint = {column} AND l.objsubid = 2 AND l.granted))"
+            f"WHERE l.locktype = 'advisory' AND l.classid = {self._workers} "
+            f"AND l.objid::bigint = {column} AND l.objsubid = 2 AND l.granted "
+            f"AND l.database = {_THIS_DATABASE}))"
         )
 
     async def live_workers(self) -> int:
-        """How many workers hold their lock on this database now."""
+        """How many workers of this deployment hold their lock now."""
         row = await self._one(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-            f"AND classid = {WORKERS} AND objsubid = 2 AND granted "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            f"AND classid = {self._workers} AND objsubid = 2 AND granted "
+            f"AND database = {_THIS_DATABASE}"
         )
         return max(1, int(row[0])) if row else 1
 
@@ -524,13 +536,13 @@ class PostgresConnections:
         that those running always find a connection for their reads and writes."""
         key = zlib.crc32(name.encode()) & 0x7FFF_FFFF
         async with self._held_slots, self.pool.acquire() as conn:
-            got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", HELD, key))
+            got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", self._held, key))
             try:
                 yield got
             finally:
                 if got:
                     with contextlib.suppress(Exception):
-                        await conn.execute("SELECT pg_advisory_unlock($1, $2)", HELD, key)
+                        await conn.execute("SELECT pg_advisory_unlock($1, $2)", self._held, key)
 
 
 async def open_store(cls: type[Store], url: str) -> Store:

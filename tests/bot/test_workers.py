@@ -232,6 +232,21 @@ async def test_one_worker_holds_a_job_and_another_takes_it_over_when_it_dies(
             assert theirs  # let go: the next round of another worker takes it
 
 
+async def test_deployments_sharing_a_database_have_workers_and_jobs_of_their_own(
+    api: OfflineBotAPI, settings: Settings
+) -> None:
+    # Two deployments, each in a schema of its own on one database: each counts its own
+    # workers, runs its own jobs and sends to its own chats, whatever ids the other's have.
+    async with (
+        cluster(api, settings, 2) as (_, (first, _second)),
+        cluster(api, settings, 1) as (_, (other,)),
+    ):
+        assert (await first.store.live_workers(), await other.store.live_workers()) == (2, 1)
+        for job in ("feeds", "outbox:10001"):
+            async with first.store.held(job) as mine, other.store.held(job) as theirs:
+                assert (mine, theirs) == (True, True), job
+
+
 async def test_the_workers_share_the_bots_pace(api: OfflineBotAPI, settings: Settings) -> None:
     async with cluster(api, settings, 3) as (_, workers):
         assert await workers[0].store.live_workers() == 3
