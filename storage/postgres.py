@@ -46,8 +46,15 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 MIGRATION_LOCK = 7_415_001
 # Statements whose rows are read; the rest report how many rows they changed.
 _RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b|\bRETURNING\b", re.IGNORECASE)
-# A string literal, a quoted name, a cast, or a parameter (:name or ?).
-_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|:(\w+)|\?")
+# What may hold a ? or a colon without being a parameter: a comment, a string (with
+# backslash escapes after E, between dollar quotes), a quoted name, a cast; then a
+# parameter, ? or :name (a name starts with a letter: [1:2] is an array's slice).
+_TOKEN = re.compile(
+    r"--[^\n]*|/\*.*?\*/"
+    r"|\b[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|\$(?P<tag>(?:[A-Za-z_]\w*)?)\$.*?\$(?P=tag)\$"
+    r"|\"(?:[^\"]|\"\")*\"|::|:(?P<name>[A-Za-z_]\w*)|\?",
+    re.DOTALL,
+)
 # SQLSTATEs of a transaction PostgreSQL gave up so another could go on: run it again.
 _TRY_AGAIN = {"40001", "40P01", "55P03"}
 POOL_SIZE = 16  # the worker's lock and each job held by ``held`` keep one
@@ -110,9 +117,9 @@ def placeholders(sql: str) -> _Translated:
         if token == "?":
             count += 1
             return f"${count}"
-        name = match.group(1)
+        name = match.group("name")
         if name is None:
-            return token  # a literal, a quoted name or a cast
+            return token  # a comment, a literal, a quoted name or a cast
         if name not in names:
             names.append(name)
         return f"${names.index(name) + 1}"
