@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 from storage.connection import new_worker_id
@@ -448,6 +449,13 @@ class PostgresConnections:
             return await asyncio.to_thread(work, ThreadConnection(tx, loop), *args)
         async with self.pool.acquire() as conn:
             return await asyncio.to_thread(work, ThreadConnection(Transaction(conn), loop), *args)
+
+    async def backup(self, target: str | Path) -> None:
+        """SQLite's online backup copies a file; PostgreSQL's server has its own tools."""
+        raise StorageError(
+            "backup copies a SQLite database; back up PostgreSQL with pg_dump "
+            "(or move the deployment with newsbot export --all)"
+        )
 
     # ------------------------------------------------------------------ reads
 
