@@ -9,6 +9,7 @@ would be. A worker "dies" as a killed process does: its connections drop at once
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -25,7 +26,7 @@ import httpx
 import pytest
 from telegram import Update
 
-from bot.app import build_application, post_init, post_shutdown
+from bot.app import build_application, one_worker, post_init, post_shutdown
 from bot.config import Settings
 from bot.context import NewsApp
 from bot.offline import OfflineBotAPI, OfflineRequest
@@ -245,6 +246,19 @@ async def test_deployments_sharing_a_database_have_workers_and_jobs_of_their_own
         for job in ("feeds", "outbox:10001"):
             async with first.store.held(job) as mine, other.store.held(job) as theirs:
                 assert (mine, theirs) == (True, True), job
+
+
+async def test_a_job_loop_outlives_a_database_it_cannot_reach(
+    api: OfflineBotAPI, settings: Settings
+) -> None:
+    async with cluster(api, settings, 1) as (_, (worker,)):
+        await crash(worker)  # its database is out of reach from now on
+        loop = asyncio.create_task(one_worker(worker.app, "test job", asyncio.Event().wait))
+        await asyncio.sleep(0.2)
+        assert not loop.done()  # it looks again later, rather than stop looking for good
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
 
 
 async def test_the_workers_share_the_bots_pace(api: OfflineBotAPI, settings: Settings) -> None:
