@@ -245,11 +245,14 @@ async def keep_search_index(app: NewsApp) -> None:
 async def one_worker(app: NewsApp, job: str, work: Callable[[], Awaitable[None]]) -> None:
     """Run ``work`` (a job that never ends) in one worker of those sharing the database:
     this one, unless another runs it; then look again now and then, and take over when
-    that worker is gone."""
+    that worker is gone. A database out of reach for a while is looked at again then."""
     while True:
-        async with app.bot_data.open_store().held(job) as mine:
-            if mine:
-                await work()
+        try:
+            async with app.bot_data.open_store().held(job) as mine:
+                if mine:
+                    await work()
+        except Exception as exc:  # a job nobody looks for again would never be taken over
+            log.warning("could not look for the %s job: %s; looking again later", job, exc)
         await asyncio.sleep(JOB_TAKEOVER_SECONDS)
 
 

@@ -96,7 +96,12 @@ class ChatQueries(StoreBase):
         return None
 
     async def save_chat(self, chat_id: int, chat_type: str, title: str | None) -> Chat:
-        """Record a chat the bot has seen; returns it with its settings."""
+        """Record a chat the bot has seen; returns it with its settings.
+
+        Its title is kept without control characters, as every stored text is: a NUL,
+        which a group's title may carry, is text PostgreSQL refuses.
+        """
+        title = clean_line(title) if title is not None else None
         row = await self.write_once(self._save_chat, chat_id, chat_type, title)
         if row is None:
             chat = await self.chat(chat_id)

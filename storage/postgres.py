@@ -41,16 +41,26 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 # Advisory locks: one process migrates at a time; each worker holds (its deployment's
-# "workers" space, its id) while it runs; (the "held" space, key) are the locks of
-# ``held``. A deployment is a schema: several may share one database.
+# workers, its id) while it runs; (its deployment's held locks, key) are those of ``held``.
+# Locks are the database's, and a deployment is a schema: see ``lock_space``.
 MIGRATION_LOCK = 7_415_001
 # Statements whose rows are read; the rest report how many rows they changed.
 _RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b|\bRETURNING\b", re.IGNORECASE)
-# A string literal, a quoted name, a cast, or a parameter (:name or ?).
-_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|:(\w+)|\?")
+# What may hold a ? or a colon without being a parameter: a comment, a string (with
+# backslash escapes after E, between dollar quotes), a quoted name, a cast; then a
+# parameter, ? or :name (a name starts with a letter: [1:2] is an array's slice).
+_TOKEN = re.compile(
+    r"--[^\n]*|/\*.*?\*/"
+    r"|\b[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|\$(?P<tag>(?:[A-Za-z_]\w*)?)\$.*?\$(?P=tag)\$"
+    r"|\"(?:[^\"]|\"\")*\"|::|:(?P<name>[A-Za-z_]\w*)|\?",
+    re.DOTALL,
+)
 # SQLSTATEs of a transaction PostgreSQL gave up so another could go on: run it again.
 _TRY_AGAIN = {"40001", "40P01", "55P03"}
 POOL_SIZE = 16  # the worker's lock and each job held by ``held`` keep one
+# Locks of ``held`` at once: each keeps a connection while its block runs, and the block
+# reads and writes on others, so the rest of the pool must stay free for them.
+HELD_AT_ONCE = POOL_SIZE // 2
 # What search finds of an article ``a``: its title and its blocks' text, a line each.
 ARTICLE_TEXT = (
     "a.title || E'\\n' || coalesce((SELECT string_agg(b->>'text', E'\\n') "
@@ -65,6 +75,15 @@ HEADLINE_OPTIONS = (
 )
 WRITE_WAIT = 60.0
 CLOSE_WAIT = 10.0  # seconds closing waits for connections in use to come back
+
+
+_THIS_DATABASE = "(SELECT oid FROM pg_database WHERE datname = current_database())"
+
+
+def lock_space(schema: str, kind: str) -> int:
+    """The first key of a deployment's advisory locks of one kind: deployments sharing a
+    database (a schema each) hold locks of their own, whatever ids their chats have."""
+    return zlib.crc32(f"{schema}/{kind}".encode()) & 0x7FFF_FFFF
 
 
 def redacted(url: str) -> str:
@@ -98,9 +117,9 @@ def placeholders(sql: str) -> _Translated:
         if token == "?":
             count += 1
             return f"${count}"
-        name = match.group(1)
+        name = match.group("name")
         if name is None:
-            return token  # a literal, a quoted name or a cast
+            return token  # a comment, a literal, a quoted name or a cast
         if name not in names:
             names.append(name)
         return f"${names.index(name) + 1}"
@@ -199,11 +218,6 @@ class ThreadConnection:
     @property
     def in_transaction(self) -> bool:
         return True
-
-
-def lock_space(name: str) -> int:
-    """The first number of the advisory locks named by ``name`` (a positive int4)."""
-    return zlib.crc32(name.encode()) & 0x7FFF_FFFF
 
 
 # ---------------------------------------------------------------------- migrations
@@ -313,7 +327,8 @@ class PostgresConnections:
         self._write_lock = asyncio.Lock()
         self.worker_id = new_worker_id()
         self._alive: asyncpg.Connection | None = None
-        self._workers_space = self._held_space = 0  # set by ``_announce``
+        self._workers = self._held = 0  # lock spaces, known once the schema is (``_announce``)
+        self._held_slots = asyncio.Semaphore(HELD_AT_ONCE)
 
     async def _announce(self) -> None:
         """Hold this worker's lock for as long as the store is open: while it is held the
@@ -321,10 +336,9 @@ class PostgresConnections:
         moment the process dies, whatever kills it."""
         self._alive = alive = await self.pool.acquire()
         schema = str(await alive.fetchval("SELECT current_schema()"))
-        self._workers_space = lock_space(f"{schema}:workers")
-        self._held_space = lock_space(f"{schema}:held")
+        self._workers, self._held = lock_space(schema, "workers"), lock_space(schema, "held")
         while not await alive.fetchval(
-            "SELECT pg_try_advisory_lock($1, $2)", self._workers_space, self.worker_id
+            "SELECT pg_try_advisory_lock($1, $2)", self._workers, self.worker_id
         ):
             self.worker_id = new_worker_id()  # another worker drew the same number
 
@@ -339,13 +353,6 @@ class PostgresConnections:
         except TimeoutError:
             self.pool.terminate()
 
-    async def backup(self, target: str | Path) -> None:
-        """PostgreSQL is backed up with its own tools, which copy a live database."""
-        raise StorageError(
-            "newsbot backup copies a SQLite file; back PostgreSQL up with pg_dump "
-            "(or keep everything with: newsbot export --all)"
-        )
-
     # ------------------------------------------------------------------ workers
 
     several_workers = True
@@ -354,16 +361,17 @@ class PostgresConnections:
         """SQL: the worker named in ``column`` holds its lock no more (or none is named)."""
         return (
             f"({column} IS NULL OR NOT EXISTS (SELECT 1 FROM pg_locks l "
-            f"WHERE l.locktype = 'advisory' AND l.classid = {self._workers_space} "
-            f"AND l.objid::bigint = {column} AND l.objsubid = 2 AND l.granted))"
+            f"WHERE l.locktype = 'advisory' AND l.classid = {self._workers} "
+            f"AND l.objid::bigint = {column} AND l.objsubid = 2 AND l.granted "
+            f"AND l.database = {_THIS_DATABASE}))"
         )
 
     async def live_workers(self) -> int:
-        """How many workers hold their lock on this database now."""
+        """How many workers of this deployment hold their lock now."""
         row = await self._one(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-            f"AND classid = {self._workers_space} AND objsubid = 2 AND granted "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            f"AND classid = {self._workers} AND objsubid = 2 AND granted "
+            f"AND database = {_THIS_DATABASE}"
         )
         return max(1, int(row[0])) if row else 1
 
@@ -431,6 +439,13 @@ class PostgresConnections:
             return await asyncio.to_thread(work, ThreadConnection(tx, loop), *args)
         async with self.pool.acquire() as conn:
             return await asyncio.to_thread(work, ThreadConnection(Transaction(conn), loop), *args)
+
+    async def backup(self, target: str | Path) -> None:
+        """SQLite's online backup copies a file; PostgreSQL's server has its own tools."""
+        raise StorageError(
+            "backup copies a SQLite database; back up PostgreSQL with pg_dump "
+            "(or move the deployment with newsbot export --all)"
+        )
 
     # ------------------------------------------------------------------ reads
 
@@ -522,20 +537,17 @@ class PostgresConnections:
     @asynccontextmanager
     async def held(self, name: str) -> AsyncIterator[bool]:
         """Hold the lock ``name`` while the block runs, if no other process holds it;
-        yields whether this one does."""
-        key = lock_space(name)
-        async with self.pool.acquire() as conn:
-            got = bool(
-                await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", self._held_space, key)
-            )
+        yields whether this one does. Blocks beyond ``HELD_AT_ONCE`` wait their turn, so
+        that those running always find a connection for their reads and writes."""
+        key = zlib.crc32(name.encode()) & 0x7FFF_FFFF
+        async with self._held_slots, self.pool.acquire() as conn:
+            got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", self._held, key))
             try:
                 yield got
             finally:
                 if got:
                     with contextlib.suppress(Exception):
-                        await conn.execute(
-                            "SELECT pg_advisory_unlock($1, $2)", self._held_space, key
-                        )
+                        await conn.execute("SELECT pg_advisory_unlock($1, $2)", self._held, key)
 
 
 async def open_store(cls: type[Store], url: str) -> Store:

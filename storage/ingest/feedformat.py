@@ -26,7 +26,9 @@ from storage.models import Block, ParsedArticle
 from storage.text import clean_line, shorten
 
 MAX_URL = 2_000
-_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+# A URL holds no blank, no control character (a NUL, which PostgreSQL's text refuses)
+# and no quote or angle bracket.
+_URL = re.compile(r"https?://[^\s<>\"'\x00-\x1f\x7f]+", re.IGNORECASE)
 _ISO_DATE = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})")  # W3C dates, as Atom writes them
 _GLOBAL_ID = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)  # a URL, tag: or urn: id
 

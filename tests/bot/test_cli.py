@@ -109,6 +109,26 @@ async def _filled(path: Path) -> None:
         await store.close()
 
 
+def test_backup_copies_a_sqlite_file_and_names_the_way_for_postgresql(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    new_database: str,
+) -> None:
+    monkeypatch.setenv("NEWSBOT_DB", new_database)
+    target = tmp_path / "copy.sqlite3"
+    code, _, err = run(capsys, "backup", str(target))
+    if new_database.startswith("postgresql://"):
+        assert (code, err) == (
+            1,
+            "newsbot: backup copies a SQLite database; back up PostgreSQL with pg_dump "
+            "(or move the deployment with newsbot export --all)\n",
+        )
+        assert not target.exists()  # nothing half made stands in the way of the next try
+    else:
+        assert code == 0 and target.exists()
+
+
 def test_a_deployment_moves_through_export_all_and_import(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,

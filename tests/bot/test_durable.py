@@ -28,7 +28,7 @@ from bot.context import NewsApp
 from bot.inbox import Inbox
 from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.offline.server import OfflineServer
-from bot.outbox import PUSH_SETTLE, Outbox
+from bot.outbox import CHATS_AT_ONCE, PUSH_SETTLE, Outbox
 from bot.request import Pacer
 from storage import Store, import_sources, queues
 from storage import channels as channel_store
@@ -336,6 +336,20 @@ async def test_an_article_imported_while_the_bot_was_stopped_reaches_every_subsc
     # A month on, what became of them is forgotten; nothing owed ever is.
     assert await queues.prune_deliveries(store) == 0
     assert await queues.prune_deliveries(store, now=time.time() + 31 * 24 * 3600) == 3
+
+
+async def test_an_article_reaches_more_subscribers_than_are_sent_to_side_by_side(
+    driver: Driver, store: Store, tmp_path: Path
+) -> None:
+    # Each chat sent to holds a lock (on PostgreSQL, a connection) while its round runs.
+    fans = [driver.api.user(f"Fan{n}") for n in range(CHATS_AT_ONCE + 8)]
+    for fan in fans:
+        only_text(await driver.say(fan, fan, "/subscribe"))
+    await import_sources(store, [str(article_file(tmp_path, "Harbour Reopens"))])
+    outbox: Outbox = outbox_of(driver.app)
+    assert await asyncio.wait_for(outbox.deliver_due(settle=0), 60) == len(fans)
+    for fan in fans:
+        assert driver.bot_messages(fan)[-1]["text"].startswith("Harbour Reopens\n")
 
 
 async def test_the_running_bot_pushes_an_article_another_process_imported(

@@ -13,7 +13,7 @@ import random
 
 from bot.offline import OfflineUser
 from storage import Store
-from tests.conftest import ADMIN_ID, Driver
+from tests.conftest import ADMIN_ID, Driver, texts
 
 # fmt: off
 COMMANDS = [
@@ -145,3 +145,17 @@ async def test_lone_surrogates_in_an_update_are_replaced_before_any_handler_read
     [comment] = [c for c in await store.all_comments(1) if c.id == 6]
     assert comment.body == "a\ufffdb"
     assert comment.author == "Alice \ufffd"
+
+
+async def test_a_group_whose_title_holds_control_characters_is_recorded_without_them(
+    driver: Driver, store: Store
+) -> None:
+    # A NUL is text SQLite keeps and PostgreSQL refuses: it must not reach either.
+    owner = driver.api.user("Owner")
+    group = driver.api.group("News\x00 desk\x07", owner=owner)
+    for command, answer in (("/subscribe", "Subscribed"), ("/scope public", "From now on")):
+        calls = await driver.say(group, owner, command)
+        assert any(text.startswith(answer) for text in texts(calls)), command
+    chat = await store.chat(group.id)
+    assert chat is not None
+    assert (chat.title, chat.subscribed, chat.scope) == ("News desk", True, "public")

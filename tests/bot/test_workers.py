@@ -24,7 +24,7 @@ import httpx
 import pytest
 from telegram import Update
 
-from bot.app import build_application, post_init, post_shutdown
+from bot.app import build_application, one_worker, post_init, post_shutdown
 from bot.config import Settings
 from bot.context import NewsApp
 from bot.offline import OfflineBotAPI, OfflineRequest
@@ -212,6 +212,34 @@ async def test_one_worker_holds_a_job_and_another_takes_it_over_when_it_dies(
                 assert not theirs
         async with second.store.held("feeds") as theirs:
             assert theirs  # let go: the next round of another worker takes it
+
+
+async def test_deployments_sharing_a_database_have_workers_and_jobs_of_their_own(
+    api: OfflineBotAPI, settings: Settings
+) -> None:
+    # Two deployments, each in a schema of its own on one database: each counts its own
+    # workers, runs its own jobs and sends to its own chats, whatever ids the other's have.
+    async with (
+        cluster(api, settings, 2) as (_, (first, _second)),
+        cluster(api, settings, 1) as (_, (other,)),
+    ):
+        assert (await first.store.live_workers(), await other.store.live_workers()) == (2, 1)
+        for job in ("feeds", "outbox:10001"):
+            async with first.store.held(job) as mine, other.store.held(job) as theirs:
+                assert (mine, theirs) == (True, True), job
+
+
+async def test_a_job_loop_outlives_a_database_it_cannot_reach(
+    api: OfflineBotAPI, settings: Settings
+) -> None:
+    async with cluster(api, settings, 1) as (_, (worker,)):
+        await crash(worker)  # its database is out of reach from now on
+        loop = asyncio.create_task(one_worker(worker.app, "test job", asyncio.Event().wait))
+        await asyncio.sleep(0.2)
+        assert not loop.done()  # it looks again later, rather than stop looking for good
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
 
 
 async def test_the_workers_share_the_bots_pace(api: OfflineBotAPI, settings: Settings) -> None:

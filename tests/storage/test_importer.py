@@ -175,6 +175,19 @@ async def test_one_bad_article_in_a_batch_fails_alone(store: Store) -> None:
     assert isinstance(again, SaveResult) and again.outcome == "new"
 
 
+async def test_a_feed_link_holding_a_control_character_is_no_link(
+    store: Store, tmp_path: Path
+) -> None:
+    # XML carries a NUL as "&#0;"; SQLite would keep it, PostgreSQL refuses the article.
+    feed = tmp_path / "desk.rss"
+    feed.write_text(FEED.replace("https://example.org/talks", "https://example.org/ta&#0;lks"))
+    report = await import_sources(store, [str(feed)])
+    assert (report.new, report.failed, report.errors) == (2, 0, [])
+    talks = await store.article(report.article_ids[0])
+    assert talks is not None
+    assert (talks.title, talks.url) == ("Talks in Moscow", None)
+
+
 async def test_an_import_survives_its_worker_processes_dying(tmp_path: Path) -> None:
     corpus = mixed_corpus(tmp_path / "corpus")
     slow_store = await Store.open(tmp_path / "slow.sqlite3")
