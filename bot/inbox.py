@@ -134,6 +134,7 @@ class Inbox:
         while not self._stopping:
             self._wake.clear()
             try:
+                await self.store.stay_alive()
                 claimed = await queues.claim_updates(self.store, CLAIM_BATCH)
             except Exception as exc:  # the database is away: look again soon
                 log.warning("could not claim stored updates: %s", exc)

@@ -136,6 +136,9 @@ class StoreBase:
         """How many workers share this database now (this one included)."""
         return 1
 
+    async def stay_alive(self) -> None:
+        """Keep this worker's claim to be alive (on SQLite there is nothing to keep)."""
+
     async def schema_version(self) -> int:
         """The schema version the database is at."""
         return await dbmod.schema_version(self.db)

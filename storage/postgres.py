@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 import re
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 # workers, its id) while it runs; (its deployment's held locks, key) are those of ``held``.
 # Locks are the database's, and a deployment is a schema: see ``lock_space``.
 MIGRATION_LOCK = 7_415_001
+log = logging.getLogger("storage.store")
 # Statements whose rows are read; the rest report how many rows they changed.
 _RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b|\bRETURNING\b", re.IGNORECASE)
 # What may hold a ? or a colon without being a parameter: a comment, a string (with
@@ -342,6 +344,19 @@ class PostgresConnections:
         ):
             self.worker_id = new_worker_id()  # another worker drew the same number
 
+    async def stay_alive(self) -> None:
+        """If this worker's lock went with its connection (cut while the process lives on),
+        the others take it for gone and take over what it claimed: from now on it works
+        under a new number, so that what it claims next is its own again."""
+        if self._alive is None or not _cut(self._alive):
+            return
+        log.warning("worker %s lost its database lock: working on as a new worker", self.worker_id)
+        with contextlib.suppress(Exception):
+            await self.pool.release(self._alive)
+        self._alive = None
+        self.worker_id = new_worker_id()
+        await self._announce()
+
     async def close(self) -> None:
         if self._alive is not None:
             alive, self._alive = self._alive, None
@@ -548,6 +563,16 @@ class PostgresConnections:
                 if got:
                     with contextlib.suppress(Exception):
                         await conn.execute("SELECT pg_advisory_unlock($1, $2)", self._held, key)
+
+
+def _cut(conn: asyncpg.Connection) -> bool:
+    """Whether a connection taken from the pool was lost (the pool takes it back then)."""
+    import asyncpg
+
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:  # "released back to the pool": it was lost
+        return True
 
 
 async def open_store(cls: type[Store], url: str) -> Store:

@@ -271,3 +271,33 @@ async def test_a_worker_stopping_handles_what_it_stored_before_it_goes(
         await inbox.flush()
         rows = await worker.store._all("SELECT payload FROM inbox WHERE handled_at IS NULL")
         assert [json.loads(row[0])["update_id"] for row in rows] == []
+
+
+async def test_a_worker_whose_lock_was_cut_works_on_under_a_new_number(
+    api: OfflineBotAPI, settings: Settings
+) -> None:
+    """Its connection cut while it lives on, a worker is gone to the others: what it
+    claims from then on must be its own again, or two workers would handle it."""
+    readers = [api.user(f"Reader{n}") for n in range(6)]
+    async with cluster(api, settings, 2) as (_, (cut, other)):
+        before = cut.store.worker_id
+        alive = cut.store._alive  # type: ignore[attr-defined]
+        await other.store._all("SELECT pg_terminate_backend(?)", (alive.get_server_pid(),))
+        await until(lambda: cut.store.worker_id != before)
+        await until_live(other.store, 2)
+        for reader in readers:  # both workers take updates again
+            chat = api.private_chat(reader)
+            await cut.receive(api.send_text(chat, reader, "/help", queue=False))
+            await other.receive(api.send_text(chat, reader, "/latest", queue=False))
+        await until(lambda: all(len(answers(api, api.private_chat(r))) == 2 for r in readers))
+        await asyncio.sleep(0.5)  # nothing more comes: each update was handled once
+        assert all(len(answers(api, api.private_chat(r))) == 2 for r in readers)
+
+
+async def until_live(store: Store, count: int) -> None:
+    """Wait until ``count`` workers hold their locks."""
+    for _ in range(200):
+        if await store.live_workers() == count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{await store.live_workers()} workers live, not {count}")
