@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 import re
 import zlib
@@ -102,14 +103,11 @@ class _Translated:
     names: tuple[str, ...] | None  # the :names in $n order; None for ? parameters
 
 
-_translations: dict[str, _Translated] = {}
-
-
+# Statements are mostly constants, but some name their ids inline (``IN (1, 2, 3)``):
+# the translations kept are bounded, the most used staying.
+@functools.lru_cache(maxsize=4096)
 def placeholders(sql: str) -> _Translated:
     """SQLite's parameters (``?`` in order, or ``:name``) as PostgreSQL's ``$n``."""
-    known = _translations.get(sql)
-    if known is not None:
-        return known
     names: list[str] = []
     count = 0
 
@@ -129,9 +127,7 @@ def placeholders(sql: str) -> _Translated:
     text = _TOKEN.sub(swap, sql)
     if names and count:
         raise StorageError(f"a statement mixes ? and :name parameters: {sql}")
-    translated = _Translated(text, tuple(names) if names else None)
-    _translations[sql] = translated
-    return translated
+    return _Translated(text, tuple(names) if names else None)
 
 
 def arguments(translated: _Translated, params: Sequence[Any] | dict[str, Any]) -> list[Any]:
