@@ -114,9 +114,7 @@ class Inbox:
                 self._claiming = asyncio.create_task(self.claim(queue, bot), name="inbox")
             return 0
         pending = await queues.unhandled_updates(self.store)
-        for update_id, payload in pending:
-            self._stored.add(update_id)
-            queue.put_nowait(Update.de_json(json.loads(payload), bot))
+        self._queue(pending, queue, bot)
         if pending:
             log.info("handling %d updates left unhandled by the last run", len(pending))
         return len(pending)
@@ -139,12 +137,18 @@ class Inbox:
             except Exception as exc:  # the database is away: look again soon
                 log.warning("could not claim stored updates: %s", exc)
                 claimed = []
-            for update_id, payload in claimed:
-                self._stored.add(update_id)
-                queue.put_nowait(Update.de_json(json.loads(payload), bot))
+            self._queue(claimed, queue, bot)
             if len(claimed) < CLAIM_BATCH and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), CLAIM_POLL)
+
+    def _queue(
+        self, stored: list[tuple[int, str]], queue: asyncio.Queue[object], bot: Any
+    ) -> None:
+        """Queue stored updates (id, JSON) to be handled, as updates this process stored."""
+        for update_id, payload in stored:
+            self._stored.add(update_id)
+            queue.put_nowait(Update.de_json(json.loads(payload), bot))
 
     def wake(self) -> None:
         """Look for updates to claim now (one arrived, or others were handled)."""
@@ -170,9 +174,7 @@ class Inbox:
             return
         await self.stop()
         assert self.store is not None
-        for update_id, payload in await queues.claim_updates(self.store, CLAIM_BATCH):
-            self._stored.add(update_id)
-            queue.put_nowait(Update.de_json(json.loads(payload), bot))
+        self._queue(await queues.claim_updates(self.store, CLAIM_BATCH), queue, bot)
         await queue.join()
 
     def begin(self, update: object) -> bool:
