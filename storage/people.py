@@ -98,30 +98,39 @@ class ChatQueries(StoreBase):
     async def save_chat(self, chat_id: int, chat_type: str, title: str | None) -> Chat:
         """Record a chat the bot has seen; returns it with its settings.
 
-        Its title is kept without control characters, as every stored text is: a NUL,
-        which a group's title may carry, is text PostgreSQL refuses.
+        Its title is kept without control characters (``_save_chat``).
         """
-        title = clean_line(title) if title is not None else None
         row = await self.write_once(self._save_chat, chat_id, chat_type, title)
         if row is None:
             chat = await self.chat(chat_id)
             assert chat is not None
             return chat
         return Chat(
-            chat_id, chat_type, title, bool(row["subscribed"]), row["scope"], row["topic_id"]
+            chat_id,
+            chat_type,
+            row["title"],
+            bool(row["subscribed"]),
+            row["scope"],
+            row["topic_id"],
         )
 
     @staticmethod
     def _save_chat(
         conn: Connection, chat_id: int, chat_type: str, title: str | None
     ) -> Row | None:
-        """Upsert a chat (on the database thread); its settings, None if unchanged."""
+        """Upsert a chat (on the database thread); its settings, None if unchanged.
+
+        Its title is kept without control characters, as every stored text is (a NUL,
+        which a group's title may carry, is text PostgreSQL refuses), whichever path
+        records the chat: a command, or a comment posted there.
+        """
+        title = clean_line(title) if title is not None else None
         row: Row | None = conn.execute(
             "INSERT INTO chats (id, type, title, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title, "
             "updated_at = excluded.updated_at "
             "WHERE chats.type <> excluded.type OR chats.title IS DISTINCT FROM excluded.title "
-            "RETURNING subscribed, scope, topic_id",
+            "RETURNING subscribed, scope, topic_id, title",
             (chat_id, chat_type, title, utc_now()),
         ).fetchone()
         return row
