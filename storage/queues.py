@@ -169,7 +169,7 @@ def claim_in(
     key: str,
     payload: dict[str, Any],
     now: float,
-    worker: int | None = None,
+    worker: int,
 ) -> int | None:
     """``claim_reply`` inside a write already open on the database thread (the one that
     stores what the answer confirms, say); ``worker`` sends it (``Store.worker_id``)."""

@@ -436,10 +436,13 @@ async def post_comment(
     # Its author, its chat, the comment itself and the claim of its confirmation: one write.
     owed: list[tuple[str, str, InlineKeyboardMarkup, int | None]] = []
 
+    worker = context.store.worker_id  # it sends the confirmation: no other worker settles it
+
     def claim_confirmation(conn: Connection, comment: Comment) -> None:
         key, text, markup = _confirmation(comment, title)
         payload = owed_answer(update, text, markup)
-        owed.append((key, text, markup, queues.claim_in(conn, chat.id, key, payload, time.time())))
+        claimed = queues.claim_in(conn, chat.id, key, payload, time.time(), worker)
+        owed.append((key, text, markup, claimed))
 
     comment, _ = await context.store.post_comment(
         article_id=article_id,
