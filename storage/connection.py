@@ -32,7 +32,6 @@ from storage.rows import Connection, Row, T
 
 POINT_READ_BUSY_MS = 50
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-INDEX_BATCH = 5_000  # comments indexed for search in one write
 # A plan step that reads all of a table (or of one of its indexes): SCAN name ...
 _SCAN = re.compile(r"SCAN (\w+)")
 log = logging.getLogger("storage.store")  # faults are the store's, and logged as its

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
-from storage.connection import new_worker_id
+from storage.connection import WRITE_WAIT, new_worker_id
 from storage.db import read_migrations
 from storage.dialect import POSTGRES, Dialect
 from storage.errors import DatabaseBusy, DatabaseFault, MigrationError, StorageError
@@ -76,7 +76,6 @@ HEADLINE_OPTIONS = (
     f'StartSel="{SNIPPET_START}", StopSel="{SNIPPET_END}", MaxWords=16, MinWords=8, '
     'ShortWord=0, MaxFragments=1, FragmentDelimiter=" … "'
 )
-WRITE_WAIT = 60.0
 CLOSE_WAIT = 10.0  # seconds closing waits for connections in use to come back
 
 
