@@ -77,6 +77,7 @@ class Outbox:
         self.pacer = pacer
         self.per_second = pacer.per_second  # the whole bot's, shared by its workers
         self.wake = asyncio.Event()
+        self._round = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._sent: list[tuple[int, int, float]] = []  # (delivery, message id, when)
         self._recording: asyncio.Future[None] | None = None
@@ -156,7 +157,15 @@ class Outbox:
             self.wake.clear()
 
     async def deliver_due(self, *, settle: float = PUSH_SETTLE) -> int:
-        """Send every delivery due now, chats side by side; returns messages sent."""
+        """Send every delivery due now, chats side by side; returns messages sent.
+
+        One round at a time (the outbox's own, or a feed round's): two at once would
+        send a chat's cards side by side, out of their order.
+        """
+        async with self._round:
+            return await self._deliver_due(settle)
+
+    async def _deliver_due(self, settle: float) -> int:
         sent = 0
         done: set[int] = set()
         gate = asyncio.Semaphore(CHATS_AT_ONCE)
