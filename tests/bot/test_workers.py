@@ -202,7 +202,7 @@ async def test_a_dead_workers_sends_are_settled_and_a_live_ones_are_left(
         assert (await queues.delivery(survivor.store, 1, "alive") or {})["state"] == "sending"
 
 
-async def test_one_worker_holds_a_job_and_another_takes_it_over_when_it_dies(
+async def test_one_worker_holds_a_job_and_another_gets_it_once_let_go(
     api: OfflineBotAPI, settings: Settings
 ) -> None:
     async with cluster(api, settings, 2) as (_, (first, second)):
