@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import signal
 import socket
@@ -237,6 +238,19 @@ async def test_healthz_is_503_with_the_reason_when_the_database_is_closed(
     assert answer.status_code == 503
     assert answer.text.startswith("the database does not answer")
     assert "\n" not in answer.text
+
+
+async def test_metrics_still_answer_when_the_database_does_not(
+    api: OfflineBotAPI, hook_settings: Settings, tmp_path: Path
+) -> None:
+    """The backlog gauges read the database; without it they are unknown, not an error."""
+    closed = await Store.open(tmp_path / "closed.sqlite3")
+    async with listening(api, closed, hook_settings) as bare:
+        assert (await bare.metrics())[("newsbot_inbox_waiting", ())] == 0
+        await closed.close()
+        samples = await bare.metrics()
+    assert math.isnan(samples[("newsbot_inbox_waiting", ())])
+    assert math.isnan(samples[("newsbot_outbox_queued", ())])
 
 
 async def test_healthz_is_503_when_the_schema_is_behind_this_newsbot(
