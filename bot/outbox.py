@@ -54,7 +54,7 @@ ROUND_SECONDS = 1.0  # how often the outbox looks for due deliveries (one cheap 
 PUSH_SETTLE = 1.0  # a chat's new pushes wait until none is younger (a burst goes as one)
 CHATS_AT_ONCE = 32  # chats sent to side by side
 RETRY_SECONDS = 30.0  # first pause after Telegram failed; doubles up to an hour
-SENT_DELAY = 0.02  # seconds a sent mark waits for others to share its write
+SENT_DELAY = 0.25  # seconds a sent mark waits for others to share its write (one write)
 SETTLE_ROUNDS = 30  # with several workers: how often (in rounds) to settle a dead one's sends
 _STOP = "stop"
 
@@ -376,7 +376,7 @@ def owed_answer(
     message = update.effective_message
     return {
         "text": text,
-        "reply_markup": markup.to_dict() if markup is not None else None,
+        "reply_markup": keyboards.as_json(markup) if markup is not None else None,
         "reply_to": message.message_id if message else None,
         "thread_id": message.message_thread_id if message and message.is_topic_message else None,
     }

@@ -40,7 +40,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 def esc(text: str) -> str:
     """Escape a value for Telegram HTML (quotes too, for attribute safety)."""
-    return html.escape(_CONTROL.sub("", text), quote=True)
+    if not text.isprintable():  # control characters go (a printable text has none)
+        text = _CONTROL.sub("", text)
+    return html.escape(text, quote=True)
 
 
 def utf16_len(text: str) -> int:
@@ -86,6 +88,13 @@ def split_message(lines: Sequence[Line], limit: int = MAX_TEXT) -> list[str]:
     A line too long for the room left is cut at a space: its first piece fills
     the message (when there is a fair amount of room), the rest goes on.
     """
+    sizes = [
+        (utf16_len(line.prefix_plain + line.suffix_plain), utf16_len(line.text)) for line in lines
+    ]
+    if sum(decoration + size for decoration, size in sizes) + len(sizes) - 1 <= limit:
+        # All of it fits in one message (as it mostly does): no line is cut.
+        whole = "\n".join(line.html() for line in lines).strip("\n")
+        return [whole] if whole.strip() else [""]
     messages: list[str] = []
     current: list[str] = []
     size = 0

@@ -12,6 +12,8 @@ from enum import Enum
 
 from storage.clock import utc_now
 from storage.models import Comment
+from storage.people import Ban
+from storage.rows import Connection
 from storage.store import Store
 
 RATE_WINDOW = 60  # seconds over which ``Limits.per_minute`` counts
@@ -54,8 +56,7 @@ def _check_body(body: str, limits: Limits) -> Refusal | None:
     return None
 
 
-async def _check_ban(store: Store, user_id: int, chat_id: int | None) -> Refusal | None:
-    ban = await store.ban_of(user_id, chat_id)
+def _ban_refusal(ban: Ban) -> Refusal | None:
     if ban == "everywhere":
         return Refusal(Reason.BANNED_EVERYWHERE)
     if ban == "here":
@@ -63,8 +64,8 @@ async def _check_ban(store: Store, user_id: int, chat_id: int | None) -> Refusal
     return None
 
 
-async def check_new(
-    store: Store,
+def check_new(
+    conn: Connection,
     limits: Limits,
     *,
     user_id: int,
@@ -73,15 +74,19 @@ async def check_new(
     body: str,
     now: float,
 ) -> Refusal | None:
-    """Why this (cleaned) comment may not be posted in this chat now, or None when it may."""
-    refusal = _check_body(body, limits) or await _check_ban(store, user_id, chat_id)
+    """Why this (cleaned) comment may not be posted in this chat now, or None when it may.
+
+    It reads inside the write that would post it (``Store.post_comment``'s ``check``),
+    so two comments sent at once cannot both slip under a limit.
+    """
+    refusal = _check_body(body, limits) or _ban_refusal(Store.ban_in(conn, user_id, chat_id))
     if refusal is not None:
         return refusal
-    recent = await store.recent_comment_count(user_id, utc_now(now - RATE_WINDOW))
+    recent = Store.recent_comment_count(conn, user_id, utc_now(now - RATE_WINDOW))
     if recent >= limits.per_minute:
         return Refusal(Reason.TOO_FAST, limit=limits.per_minute)
     since = utc_now(now - DUPLICATE_WINDOW)
-    if await store.is_duplicate(user_id, article_id, body, since, chat_id):
+    if Store.is_duplicate(conn, user_id, article_id, body, since, chat_id):
         return Refusal(Reason.DUPLICATE)
     return None
 
@@ -95,5 +100,5 @@ async def check_edit(
     """
     banned = None
     if comment.user_id is not None:
-        banned = await _check_ban(store, comment.user_id, chat_id)
+        banned = _ban_refusal(await store.ban_of(comment.user_id, chat_id))
     return banned or _check_body(body, limits)

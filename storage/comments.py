@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Generic, TypeVar
 
 from storage import visibility as rule
 from storage.clock import utc_now
+from storage.dialect import Dialect
 from storage.errors import (
     NotFound,
 )
@@ -32,6 +35,53 @@ from storage.rows import (
 from storage.text import clean_line
 
 COMMENTS_PER_PAGE = 5
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Posting(Generic[R]):
+    """What posting a comment came to: the article's title (None: there is no such
+    article), and the comment stored (now, or before: ``created`` False) or the
+    refusal the check gave."""
+
+    title: str | None
+    comment: Comment | None = None
+    created: bool = False
+    refusal: R | None = None
+
+
+@cache
+def _page_head_sql(sql: Dialect) -> str:
+    """A comments page's article: its title, where its top-level comments end, the
+    comments ``:chat`` counts and the top-level ones it does not show."""
+    return (
+        f"SELECT a.title, a.next_seq, {_VISIBLE_COUNT} AS total, "
+        # The few exceptions, by their partial index (a plain index on article_id
+        # would walk the article's every comment).
+        f"  (SELECT {sql.json_list('c.seq')} "
+        f"   FROM comments c {sql.using_index('comments_top_level_exceptions')} "
+        "   WHERE c.article_id = :article AND c.parent_id IS NULL "
+        f"    AND NOT ({rule.counted_everywhere('c')}) "
+        f"    AND NOT {rule.shown_sql('c')}) AS unseen "
+        "FROM articles a WHERE a.id = :article"
+    )
+
+
+# The page's top-level comments and every reply under them, in one round trip.
+_PAGE_SQL = (
+    "WITH tops AS ("
+    "  SELECT c.id FROM comments c WHERE c.article_id = :article "
+    f"  AND c.parent_id IS NULL AND c.seq > :after AND {rule.shown_sql('c')} "
+    "  ORDER BY c.seq LIMIT :limit) "
+    f"SELECT {_COMMENT_COLUMNS} FROM comments "
+    "WHERE root_id IN (SELECT id FROM tops) "  # a top comment is its thread's root
+    "ORDER BY parent_id IS NOT NULL, seq, id"
+)
+
+
+def _title(conn: Connection, article_id: int) -> str | None:
+    row = conn.execute("SELECT title FROM articles WHERE id = ?", (article_id,)).fetchone()
+    return str(row[0]) if row is not None else None
 
 
 class CommentQueries(ChatQueries):
@@ -61,18 +111,7 @@ class CommentQueries(ChatQueries):
         the few positions this chat does not see, which a partial index lists.
         """
         params = {"article": article_id, **rule.params(chat_id)}
-        article = await self._point_one(
-            f"SELECT a.title, a.next_seq, {_VISIBLE_COUNT} AS total, "
-            # The few exceptions, by their partial index (a plain index on article_id
-            # would walk the article's every comment).
-            f"  (SELECT {self.sql.json_list('c.seq')} "
-            f"   FROM comments c {self.sql.using_index('comments_top_level_exceptions')} "
-            "   WHERE c.article_id = :article AND c.parent_id IS NULL "
-            f"    AND NOT ({rule.counted_everywhere('c')}) "
-            f"    AND NOT {rule.shown_sql('c')}) AS unseen "
-            "FROM articles a WHERE a.id = :article",
-            params,
-        )
+        article = await self._point_one(_page_head_sql(self.sql), params)
         if article is None:
             raise NotFound(f"no article {article_id}")
         unseen = sorted(json.loads(article["unseen"]))
@@ -84,17 +123,7 @@ class CommentQueries(ChatQueries):
             if seq > cursor:
                 break
             cursor += 1
-        # The page's top-level comments and every reply under them, in one round trip.
-        rows = await self._point_all(
-            "WITH tops AS ("
-            f"  SELECT c.id FROM comments c WHERE c.article_id = :article "
-            f"  AND c.parent_id IS NULL AND c.seq > :after AND {rule.shown_sql('c')} "
-            "  ORDER BY c.seq LIMIT :limit) "
-            f"SELECT {_COMMENT_COLUMNS} FROM comments "
-            "WHERE root_id IN (SELECT id FROM tops) "  # a top comment is its thread's root
-            "ORDER BY parent_id IS NOT NULL, seq, id",
-            {**params, "after": cursor, "limit": per_page},
-        )
+        rows = await self._point_all(_PAGE_SQL, {**params, "after": cursor, "limit": per_page})
         tops = [row for row in rows if row["parent_id"] is None]
         replies = [row for row in rows if row["parent_id"] is not None]
         comments: list[Comment] = []
@@ -166,7 +195,7 @@ class CommentQueries(ChatQueries):
         A redelivered Telegram update carries the same (chat_id, message_id):
         the comment stored the first time comes back and nothing is written.
         """
-        return await self.post_comment(
+        posting: Posting[None] = await self.post_comment(
             article_id=article_id,
             parent_id=parent_id,
             body=body,
@@ -178,6 +207,9 @@ class CommentQueries(ChatQueries):
             visibility=visibility,
             now=now,
         )
+        if posting.comment is None:
+            raise NotFound(f"no article {article_id}")
+        return posting.comment, posting.created
 
     async def post_comment(
         self,
@@ -192,16 +224,18 @@ class CommentQueries(ChatQueries):
         message_id: int | None,
         visibility: Visibility,
         now: str | None = None,
-        then: Callable[[Connection, Comment], Any] | None = None,
-    ) -> tuple[Comment, bool]:
-        """A comment from the chat, in one write on the database thread: its author's name
-        (and ``chat``'s type and title) recorded, the comment stored and read back, and
-        ``then(connection, comment)`` run in the same transaction (the claim of its
-        confirmation, say: committed with the comment or not at all).
+        check: Callable[[Connection], R | None] | None = None,
+        then: Callable[[Connection, Comment, str], Any] | None = None,
+    ) -> Posting[R]:
+        """A comment from the chat, in one write on the database thread: the article
+        found, ``check(connection)`` asked whether it may be posted (a refusal, or None),
+        its author's name (and ``chat``'s type and title) recorded, the comment stored and
+        read back, and ``then(connection, comment, title)`` run in the same transaction (the
+        claim of its confirmation, say: committed with the comment or not at all).
 
-        (comment, False) if its Telegram message was stored before (a redelivery).
+        A Telegram message stored before (a redelivery) comes back, not created again.
         """
-        comment, created = await self.write_once(
+        return await self.write_once(
             self._post_comment,
             dict(
                 article_id=article_id,
@@ -217,25 +251,33 @@ class CommentQueries(ChatQueries):
                 import_key=message_key(chat_id, message_id),
             ),
             chat,
+            check,
             then,
         )
-        return comment, created
 
     def _post_comment(
         self,
         conn: Connection,
         fields: dict[str, Any],
         chat: tuple[str, str | None] | None,
-        then: Callable[[Connection, Comment], Any] | None,
-    ) -> tuple[Comment, bool]:
+        check: Callable[[Connection], R | None] | None,
+        then: Callable[[Connection, Comment, str], Any] | None,
+    ) -> Posting[R]:
         chat_id, message_id = fields["chat_id"], fields["message_id"]
         select = f"SELECT {_COMMENT_COLUMNS} FROM comments"
         if message_id is not None and chat_id is not None:
             existing: Row | None = conn.execute(
                 f"{select} WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
             ).fetchone()
-            if existing is not None:  # stored since the caller looked
-                return _comment(existing), False
+            if existing is not None:  # a redelivered message: stored the first time
+                comment = _comment(existing)
+                return Posting(_title(conn, comment.article_id), comment, created=False)
+        title = _title(conn, fields["article_id"])
+        if title is None:
+            return Posting(None)
+        refusal = check(conn) if check is not None else None
+        if refusal is not None:
+            return Posting(title, refusal=refusal)
         if fields["user_id"] is not None:
             self._save_user(conn, fields["user_id"], clean_line(fields["author"]) or "?")
         if chat is not None and chat_id is not None:
@@ -243,8 +285,8 @@ class CommentQueries(ChatQueries):
         comment_id = self._insert_comment(conn, **fields)
         comment = _comment(conn.execute(f"{select} WHERE id = ?", (comment_id,)).fetchone())
         if then is not None:
-            then(conn, comment)
-        return comment, True
+            then(conn, comment, title)
+        return Posting(title, comment, created=True)
 
     async def edit_comment(self, comment_id: int, body: str, now: str | None = None) -> None:
         """Replace a comment's text and mark it edited (a deleted comment has none to edit)."""
@@ -266,26 +308,33 @@ class CommentQueries(ChatQueries):
                 {"status": status, "id": comment_id},
             )
 
-    async def recent_comment_count(self, user_id: int, since: str) -> int:
-        """How many comments a user posted since a time (for the rate limit)."""
-        row = await self._point_one(
+    @staticmethod
+    def recent_comment_count(conn: Connection, user_id: int, since: str) -> int:
+        """How many comments a user posted since a time (for the rate limit), read inside
+        a write on the database thread."""
+        row = conn.execute(
             "SELECT count(*) FROM comments WHERE user_id = ? AND created_at >= ?",
             (user_id, since),
-        )
+        ).fetchone()
         return int(row[0]) if row else 0
 
-    async def is_duplicate(
-        self, user_id: int, article_id: int, body: str, since: str, chat_id: int | None
+    @staticmethod
+    def is_duplicate(
+        conn: Connection,
+        user_id: int,
+        article_id: int,
+        body: str,
+        since: str,
+        chat_id: int | None,
     ) -> bool:
-        """Whether the user posted this same text on this article in this chat since a time.
-
-        A comment its author deleted does not count.
-        """
-        row = await self._point_one(
+        """Whether the user posted this same text on this article in this chat since a time,
+        read inside a write on the database thread. A comment its author deleted does not
+        count."""
+        row = conn.execute(
             "SELECT 1 FROM comments WHERE user_id = ? AND created_at >= ? AND article_id = ? "
             "AND chat_id IS NOT DISTINCT FROM ? AND body = ? AND status <> 'deleted' LIMIT 1",
             (user_id, since, article_id, chat_id, body),
-        )
+        ).fetchone()
         return row is not None
 
     async def all_comments(self, article_id: int) -> list[Comment]:

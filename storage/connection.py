@@ -31,6 +31,15 @@ from storage.errors import (
 from storage.rows import Connection, Row, T
 
 POINT_READ_BUSY_MS = 50
+# The point reader maps the file into memory: a read finds its pages without a system
+# call each (a cold page of a large database costs a read() otherwise).
+POINT_READ_MMAP_BYTES = 1 << 30
+# SQLite copies the write-ahead log into the database when a commit finds it long
+# (a checkpoint, with an fsync): that commit then takes milliseconds. The store does it
+# instead on a thread of its own, at most every CHECKPOINT_EVERY seconds after a write;
+# a commit still does it past WAL_AUTOCHECKPOINT pages, should the thread fall behind.
+CHECKPOINT_EVERY = 1.0
+WAL_AUTOCHECKPOINT = 20_000
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 # A plan step that reads all of a table (or of one of its indexes): SCAN name ...
 _SCAN = re.compile(r"SCAN (\w+)")
@@ -87,6 +96,9 @@ class StoreBase:
         self.fault: DatabaseFault | None = None  # why writes fail, until one succeeds
         self._fault_told = False  # whether this run of failures was logged
         self._fault_logged: dict[type[DatabaseFault], float] = {}  # kind: when last logged
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._checkpointed_at = 0.0  # event loop time of the last checkpoint started
 
     engine = "sqlite"
     sql: Dialect = SQLITE
@@ -101,6 +113,7 @@ class StoreBase:
             return cast(Self, await postgres.open_store(cast(Any, cls), str(path)))
         try:
             db = await dbmod.connect(path)
+            await db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
         except StorageError:
             raise
         except Exception as exc:  # sqlite3 errors name the problem, not the file
@@ -153,7 +166,42 @@ class StoreBase:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-        await self.db.close()
+        if self._checkpointing is not None:
+            await asyncio.wait([self._checkpointing])
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
+        await self.db.close()  # the last connection out checkpoints what is left
+
+    # Checkpoints off the write path.
+
+    def _wrote(self) -> None:
+        """A write committed: copy the log into the database soon, on a thread of its own."""
+        now = asyncio.get_running_loop().time()
+        if self._checkpointing is None and now - self._checkpointed_at >= CHECKPOINT_EVERY:
+            self._checkpointed_at = now
+            self._checkpointing = asyncio.ensure_future(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        try:
+            await asyncio.to_thread(self._checkpoint_now)
+        finally:
+            self._checkpointing = None
+
+    def _checkpoint_now(self) -> None:
+        """A PASSIVE checkpoint: what no reader still needs is copied, nobody waits.
+        It can fail (a full disk, a read-only file): the next commit's own does it then."""
+        try:
+            if self._checkpointer is None:
+                self._checkpointer = sqlite3.connect(
+                    f"file:{urllib.parse.quote(self.path)}?mode=rw",
+                    uri=True,
+                    check_same_thread=False,
+                    isolation_level=None,
+                )
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:
+            log.debug("checkpoint of %s not done: %s", self.path, exc)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -179,6 +227,7 @@ class StoreBase:
             except (sqlite3.Error, DatabaseFault) as exc:
                 self._raise_fault(exc)
             self._writes_again()
+            self._wrote()
 
     def _raise_fault(self, exc: sqlite3.Error | DatabaseFault) -> NoReturn:
         """Raise a failed write's error as the project's fault (logged once), or as it is."""
@@ -214,6 +263,7 @@ class StoreBase:
             except (sqlite3.Error, DatabaseFault) as exc:
                 self._raise_fault(exc)
             self._writes_again()
+            self._wrote()
         return result
 
     async def _begin(self) -> None:
@@ -279,6 +329,7 @@ class StoreBase:
                 )
                 reader.row_factory = sqlite3.Row
                 reader.execute(f"PRAGMA busy_timeout = {POINT_READ_BUSY_MS}")
+                reader.execute(f"PRAGMA mmap_size = {POINT_READ_MMAP_BYTES}")
                 self._tables = {
                     row[0]
                     for row in reader.execute(

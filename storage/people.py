@@ -14,6 +14,22 @@ from storage.models import (
 from storage.rows import Connection, Row
 from storage.text import clean_line
 
+Ban = Literal["everywhere", "here"] | None
+
+_BAN_SQL = (
+    "SELECT coalesce((SELECT banned FROM users WHERE id = :user), 0) AS everywhere, "
+    "EXISTS (SELECT 1 FROM chat_bans "
+    "WHERE chat_id IS NOT DISTINCT FROM :chat AND user_id = :user) AS here"
+)
+
+
+def _ban(row: Row | None) -> Ban:
+    if row is not None and row["everywhere"]:
+        return "everywhere"
+    if row is not None and row["here"]:
+        return "here"
+    return None
+
 
 class ChatQueries(StoreBase):
     """Chats the bot has seen, the users who spoke, bans and the moderation log."""
@@ -79,21 +95,14 @@ class ChatQueries(StoreBase):
                     (user_id, clean_line(display_name) or str(user_id), int(banned), utc_now()),
                 )
 
-    async def ban_of(
-        self, user_id: int, chat_id: int | None
-    ) -> Literal["everywhere", "here"] | None:
+    async def ban_of(self, user_id: int, chat_id: int | None) -> Ban:
         """Whether a user is banned from commenting everywhere, in this chat, or not at all."""
-        row = await self._point_one(
-            "SELECT coalesce((SELECT banned FROM users WHERE id = :user), 0) AS everywhere, "
-            "EXISTS (SELECT 1 FROM chat_bans "
-            "WHERE chat_id IS NOT DISTINCT FROM :chat AND user_id = :user) AS here",
-            {"user": user_id, "chat": chat_id},
-        )
-        if row is not None and row["everywhere"]:
-            return "everywhere"
-        if row is not None and row["here"]:
-            return "here"
-        return None
+        return _ban(await self._point_one(_BAN_SQL, {"user": user_id, "chat": chat_id}))
+
+    @staticmethod
+    def ban_in(conn: Connection, user_id: int, chat_id: int | None) -> Ban:
+        """``ban_of``, read inside a write on the database thread."""
+        return _ban(conn.execute(_BAN_SQL, {"user": user_id, "chat": chat_id}).fetchone())
 
     async def save_chat(self, chat_id: int, chat_type: str, title: str | None) -> Chat:
         """Record a chat the bot has seen; returns it with its settings.

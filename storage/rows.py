@@ -9,6 +9,7 @@ import sqlite3
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
+from functools import cache
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -146,6 +147,7 @@ _VISIBLE_COUNT = f"""
 """
 
 
+@cache  # built once per engine: a point read's SQL is looked up by its text
 def article_select(sql: Dialect) -> str:
     """An article with its tags (position, name) and the comments a chat (:chat) may see."""
     return f"""

@@ -154,14 +154,18 @@ async def comment_command(update: Update, context: NewsContext) -> None:
     if not target:
         await reply(update, "Usage: /comment ID TEXT, e.g. /comment 1 Well reported.")
         return
-    article = await find_article(update, context, target)
-    if article is None:
-        await no_article(update, target)
-        return
-    if not text.strip():
-        await ask_for_comment(update, context, article.id)
-        return
-    await post_comment(update, context, article.id, None, text)
+    # An id goes straight to the write, which finds the article; a slug is looked up first.
+    article_id = parse_int(target) if text.strip() else None
+    if article_id is None:
+        article = await find_article(update, context, target)
+        if article is None:
+            await no_article(update, target)
+            return
+        if not text.strip():
+            await ask_for_comment(update, context, article.id)
+            return
+        article_id = article.id
+    await post_comment(update, context, article_id, None, text, asked=target)
 
 
 async def reply_command(update: Update, context: NewsContext) -> None:
@@ -389,44 +393,34 @@ async def post_comment(
     text: str,
     *,
     quiet: bool = False,
+    asked: str | None = None,
 ) -> None:
     """Check, store and confirm a comment; the store commits before the confirmation.
 
+    The checks, the comment and the claim of its confirmation are one write.
     ``quiet``: a reply in a channel's discussion is its own record there; it gets
-    an answer only when it is refused.
+    an answer only when it is refused. ``asked``: how the reader named the article
+    (the reply names it back if there is none); otherwise it is one that has gone.
     """
     message = update.effective_message
     chat = update.effective_chat
     author = author_of(update)
     if message is None or chat is None or author is None:
         return
-    already = await context.store.comment_by_message(chat.id, message.message_id)
-    if already is not None:  # a redelivered update: confirm it, unless that was done
-        if not quiet:
-            title = await context.store.article_title(already.article_id)
-            await _confirm(update, context, already, title or "")
-        return
-    title = await context.store.article_title(article_id)
-    if title is None:
-        await reply(update, ARTICLE_GONE)
-        return
     body = clean_body(text)
-    refusal = await check_new(
-        context.store,
-        context.settings.comment_limits,
-        user_id=author.id,
-        chat_id=chat.id,
-        article_id=article_id,
-        body=body,
-        now=context.now(),
-    )
-    if refusal is not None:
-        # Written again as a reply to the refusal, the comment goes where this one went
-        # (in a discussion thread, the thread already says where).
-        again = refusal.reason in (Reason.EMPTY, Reason.TOO_LONG, Reason.TOO_FAST)
-        markup = keyboards.retry_button(article_id, parent_id) if again and not quiet else None
-        await reply(update, refusal_text(refusal), markup)
-        return
+    limits, now = context.settings.comment_limits, context.now()
+
+    def check(conn: Connection) -> Refusal | None:
+        return check_new(
+            conn,
+            limits,
+            user_id=author.id,
+            chat_id=chat.id,
+            article_id=article_id,
+            body=body,
+            now=now,
+        )
+
     scope = "group"
     if in_group(update):
         known = await context.store.chat(chat.id)
@@ -438,13 +432,13 @@ async def post_comment(
 
     worker = context.store.worker_id  # it sends the confirmation: no other worker settles it
 
-    def claim_confirmation(conn: Connection, comment: Comment) -> None:
+    def claim_confirmation(conn: Connection, comment: Comment, title: str) -> None:
         key, text, markup = _confirmation(comment, title)
         payload = owed_answer(update, text, markup)
         claimed = queues.claim_in(conn, chat.id, key, payload, time.time(), worker)
         owed.append((key, text, markup, claimed))
 
-    comment, _ = await context.store.post_comment(
+    posting = await context.store.post_comment(
         article_id=article_id,
         parent_id=parent_id,
         body=body,
@@ -454,15 +448,27 @@ async def post_comment(
         chat_id=chat.id,
         message_id=message.message_id,
         visibility=_visibility_for(update, scope),
-        now=utc_now(context.now()),
+        now=utc_now(now),
+        check=check,
         then=None if quiet else claim_confirmation,
     )
-    if owed:
+    if posting.title is None and asked is not None:
+        await no_article(update, asked)
+    elif posting.title is None:
+        await reply(update, ARTICLE_GONE)
+    elif posting.refusal is not None:
+        refusal = posting.refusal
+        # Written again as a reply to the refusal, the comment goes where this one went
+        # (in a discussion thread, the thread already says where).
+        again = refusal.reason in (Reason.EMPTY, Reason.TOO_LONG, Reason.TOO_FAST)
+        markup = keyboards.retry_button(article_id, parent_id) if again and not quiet else None
+        await reply(update, refusal_text(refusal), markup)
+    elif owed:
         key, text, markup, claimed = owed[-1]  # the work may have run more than once
         if claimed is not None:
             await answer_once(update, context, key, text, markup, claimed=claimed)
-    elif not quiet:  # stored by an earlier handling of this very update
-        await _confirm(update, context, comment, title)
+    elif posting.comment is not None and not quiet:  # stored by an earlier handling
+        await _confirm(update, context, posting.comment, posting.title)
 
 
 def _confirmation(comment: Comment, title: str) -> tuple[str, str, InlineKeyboardMarkup]:

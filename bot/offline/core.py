@@ -53,6 +53,7 @@ class ApiCore:
         clock: Callable[[], float] = time.time,
         latency: float = 0.0,
         rate_limits: RateLimits | None = None,
+        first_user_id: int = 10001,
     ) -> None:
         """A server with no users or chats yet; the bot is ``bot_id``/``username``.
 
@@ -63,6 +64,7 @@ class ApiCore:
         ``latency``: seconds each call waits before it is answered, as a network round
         trip to Telegram would (for benchmarks and demos of concurrent updates).
         ``rate_limits``: enforce Telegram's flood limits (429 past them); off by default.
+        ``first_user_id``: the id of the first user registered (the next ones follow it).
         """
         self.bot_user = OfflineUser(bot_id, first_name, username=username, is_bot=True)
         self.privacy_mode = privacy_mode
@@ -82,7 +84,7 @@ class ApiCore:
         self._next_update_id = 1
         self._allowed_updates: list[str] | None = None
         self._poll: Poll | None = None
-        self._next_user_id = 10001
+        self._next_user_id = first_user_id
         self._next_group_id = 4000000001
         self._next_supergroup_id = 1000000001
         self._next_query_id = 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from typing import Any
@@ -391,6 +392,24 @@ async def test_rate_limit_and_duplicates(driver: Driver) -> None:
     assert only_text(await driver.say(kit, kit, "/comment 1 number 5")).startswith("✅")
     duplicate = only_text(await driver.say(kit, kit, "/comment 1 number 5"))
     assert duplicate == "You just posted that same comment here."
+
+
+async def test_the_same_comment_sent_twice_at_once_is_posted_once(driver: Driver) -> None:
+    """The checks read inside the write that posts: the second cannot slip past them
+    while the first is being written."""
+    kit = driver.api.user("Kit")
+    chat = driver.chat_of(kit)
+    twice = [
+        driver.api.send_text(chat, kit, "/comment 1 Said once.", queue=False) for _ in range(2)
+    ]
+    mark = len(driver.api.calls)
+    await asyncio.gather(*(driver.feed(update) for update in twice))
+    replies = sorted(texts(driver.api.calls[mark:]))
+    assert len(replies) == 2
+    assert replies[0] == "You just posted that same comment here."
+    assert replies[1].startswith("✅ Comment #")
+    stored = await driver.app.bot_data.open_store().all_comments(1)
+    assert [c.body for c in stored].count("Said once.") == 1
 
 
 async def test_duplicates_are_counted_per_chat_and_not_after_a_delete(driver: Driver) -> None:

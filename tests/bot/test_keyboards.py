@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import keyboards
+from storage.models import ArticleLine
 
 
 def test_round_trip_and_size() -> None:
@@ -30,3 +31,21 @@ def test_card_buttons() -> None:
 def test_encode_refuses_unknown_actions() -> None:
     with pytest.raises(ValueError):
         keyboards.encode("zz", 1)
+
+
+def test_a_keyboard_kept_as_json_is_what_the_bot_api_is_sent() -> None:
+    lines = [ArticleLine(n, f"a{n}", f"Title {n}", None, "2024-01-01T00:00:00Z") for n in (1, 2)]
+    every = [
+        keyboards.article_buttons(7, 3),
+        keyboards.page_buttons(7, 2, 3),
+        keyboards.comment_buttons(7, 12),
+        keyboards.retry_button(7, None),
+        keyboards.retry_button(7, 12),
+        keyboards.open_in_bot("NewsBot", 7),
+        keyboards.channel_buttons("NewsBot", 7, 3),
+        keyboards.latest_buttons(lines),
+        keyboards.open_buttons([7, 8], by_id=True),
+    ]
+    for markup in every:
+        assert markup is not None
+        assert keyboards.as_json(markup) == markup.to_dict()

@@ -233,7 +233,7 @@ async def test_chat_comments_are_indexed_in_a_batch_whatever_happens_before(
     article_id = await load_bundled_sample(store)
 
     async def post(n: int, text: str) -> int:
-        comment, _ = await store.post_comment(
+        posting = await store.post_comment(
             article_id=article_id,
             parent_id=None,
             body=text,
@@ -244,7 +244,8 @@ async def test_chat_comments_are_indexed_in_a_batch_whatever_happens_before(
             message_id=n,
             visibility="public",
         )
-        return comment.id
+        assert posting.comment is not None
+        return posting.comment.id
 
     kept = await post(1, "zebra crossing")
     edited = await post(2, "yellow submarine")
