@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, Generic, TypeVar
 
@@ -124,29 +124,30 @@ class CommentQueries(ChatQueries):
                 break
             cursor += 1
         rows = await self._point_all(_PAGE_SQL, {**params, "after": cursor, "limit": per_page})
-        tops = [row for row in rows if row["parent_id"] is None]
-        replies = [row for row in rows if row["parent_id"] is not None]
+        found = [_comment(row) for row in rows]
+        children: dict[int, list[Comment]] = {}
+        for reply in found:
+            if reply.parent_id is not None:
+                children.setdefault(reply.parent_id, []).append(reply)
+
+        def keeps(comment: Comment) -> bool:
+            """Shown itself, or a placeholder above a reply that is shown."""
+            if not rule.reaches(comment.seen_in, chat_id):
+                return False
+            return comment.status == "visible" or any(
+                keeps(child) for child in children.get(comment.id, ())
+            )
+
         comments: list[Comment] = []
-        if tops:
-            children: dict[int, list[Row]] = {}
-            for reply in replies:
-                children.setdefault(reply["parent_id"], []).append(reply)
 
-            def keeps(row: Row) -> bool:
-                """Shown itself, or a placeholder above a reply that is shown."""
-                if not rule.reaches(row["seen_in"], chat_id):
-                    return False
-                return row["status"] == "visible" or any(
-                    keeps(child) for child in children.get(row["id"], ())
-                )
+        def walk(comment: Comment, depth: int) -> None:
+            comments.append(replace(comment, depth=depth) if depth else comment)
+            for child in children.get(comment.id, ()):
+                if keeps(child):
+                    walk(child, depth + 1)
 
-            def walk(row: Row, depth: int) -> None:
-                comments.append(_comment(row, depth))
-                for child in children.get(row["id"], ()):
-                    if keeps(child):
-                        walk(child, depth + 1)
-
-            for top in tops:
+        for top in found:
+            if top.parent_id is None:
                 walk(top, 0)
         return CommentPage(
             article_id, article["title"], page, pages, article["total"], tuple(comments)

@@ -116,23 +116,44 @@ def _event(row: Row) -> TimelineEvent:
 
 
 def _comment(row: Row, depth: int = 0) -> Comment:
+    """A comment from a row of ``_COMMENT_COLUMNS``, read by position (by name, each
+    column is looked for among the names: pages of comments read many)."""
+    (
+        comment_id,
+        article_id,
+        parent_id,
+        _root_id,
+        _seq,
+        author,
+        user_id,
+        origin,
+        chat_id,
+        message_id,
+        visibility,
+        body,
+        created_at,
+        edited_at,
+        status,
+        import_key,
+        seen_in,
+    ) = row
     return Comment(
-        id=row["id"],
-        article_id=row["article_id"],
-        parent_id=row["parent_id"],
-        author=row["author"],
-        user_id=row["user_id"],
-        origin=row["origin"],
-        chat_id=row["chat_id"],
-        message_id=row["message_id"],
-        visibility=row["visibility"],
-        body=row["body"],
-        created_at=row["created_at"],
-        edited_at=row["edited_at"],
-        status=row["status"],
-        depth=depth,
-        import_key=row["import_key"],
-        seen_in=row["seen_in"],
+        comment_id,
+        article_id,
+        parent_id,
+        author,
+        user_id,
+        origin,
+        chat_id,
+        message_id,
+        visibility,
+        body,
+        created_at,
+        edited_at,
+        status,
+        depth,
+        import_key,
+        seen_in,
     )
 
 
