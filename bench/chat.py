@@ -460,7 +460,7 @@ async def _run_kind(
     return len(own) / sum(own), samples
 
 
-FLOOR_ROUNDS = 3  # the real bot and the floor take turns, so both meet the same machine
+FLOOR_ROUNDS = 5  # the real bot and the floor take turns, so both meet the same machine
 
 
 async def run_against_floor(
