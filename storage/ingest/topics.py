@@ -31,7 +31,7 @@ _STOP = frozenset({
     "june", "july", "august", "september", "october", "november", "december",
 })
 # fmt: on
-_POSSESSIVE = re.compile(r"['\u2019]s$")
+_POSSESSIVE = ("'s", "\u2019s")
 
 
 def derive_topics(title: str, blocks: Sequence[Block], limit: int = 5) -> tuple[str, ...]:
@@ -69,8 +69,9 @@ def _names(sentence: str) -> list[tuple[int, str]]:
     start = 0
     for position, raw in enumerate([*words, ""]):
         word = raw.rstrip(".-")
-        possessive = bool(_POSSESSIVE.search(word))
-        word = _POSSESSIVE.sub("", word)
+        possessive = word.endswith(_POSSESSIVE)
+        if possessive:
+            word = word[:-2]
         capital = bool(word) and word[0].isupper() and word.lower() not in _STOP
         if capital:
             if not run:
