@@ -8,6 +8,11 @@ same stand-in as the baseline. Prints updates/s and p50 / p99 latency per
 update for both, and the ratios; the "own" lines leave out the time the stand-in
 spends answering Bot API calls (on Telegram that is the server's, not the bot's).
 
+Each command is then measured against the floor: the same application with every
+handler replaced by one that sends the real handler's reply, pre-rendered, and does
+nothing else; the two take turns FLOOR_ROUNDS times and the medians are printed
+(``--only-floor`` measures only this).
+
 Then, as a deployed bot sees it, NETWORK_UPDATES updates are queued at once on
 the running application with a simulated round trip (RTT_MS) on every Bot API
 call: the echo bot one update at a time (python-telegram-bot's default) and 64
