@@ -1,6 +1,6 @@
 """What makes a comment acceptable, written once for new comments and for edits.
 
-``check_new`` and ``check_edit`` answer with a ``Refusal`` (what is wrong, with
+``check_text``, ``check_new`` and ``check_edit`` answer with a ``Refusal`` (what is wrong, with
 the figures that say so) or None; the bot only turns a refusal into words.
 Who may *see* a comment is a separate rule (``storage.visibility``).
 """
@@ -48,7 +48,9 @@ class Refusal:
     limit: int = 0
 
 
-def _check_body(body: str, limits: Limits) -> Refusal | None:
+def check_text(body: str, limits: Limits) -> Refusal | None:
+    """Why this (cleaned) text may not be a comment (empty, too long), or None: asked
+    first, with no database (a refusal needs no write)."""
     if not body:
         return Refusal(Reason.EMPTY)
     if len(body) > limits.max_length:
@@ -74,12 +76,14 @@ def check_new(
     body: str,
     now: float,
 ) -> Refusal | None:
-    """Why this (cleaned) comment may not be posted in this chat now, or None when it may.
+    """Why this comment, its text accepted (``check_text``), may not be posted in this
+    chat now, or None when it may.
 
-    It reads inside the write that would post it (``Store.post_comment``'s ``check``),
-    so two comments sent at once cannot both slip under a limit.
+    It reads inside the write that would post it (``Store.post_comment``'s ``check``):
+    one process's writes take turns, so two comments sent at once cannot both slip under
+    a limit (across workers, the inbox hands out one user's updates one at a time).
     """
-    refusal = _check_body(body, limits) or _ban_refusal(Store.ban_in(conn, user_id, chat_id))
+    refusal = _ban_refusal(Store.ban_in(conn, user_id, chat_id))
     if refusal is not None:
         return refusal
     recent = Store.recent_comment_count(conn, user_id, utc_now(now - RATE_WINDOW))
@@ -101,4 +105,4 @@ async def check_edit(
     banned = None
     if comment.user_id is not None:
         banned = _ban_refusal(await store.ban_of(comment.user_id, chat_id))
-    return banned or _check_body(body, limits)
+    return banned or check_text(body, limits)

@@ -61,17 +61,31 @@ def is_postgres(target: object) -> bool:
     return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
 
 
-def _in_transaction(conn: Connection, work: Callable[..., T], *args: Any) -> T:
-    """Run ``work(conn, *args)`` between BEGIN IMMEDIATE and COMMIT (on the database thread)."""
+def _in_transaction(conn: Connection, work: Callable[..., T], *args: Any) -> tuple[T, bool]:
+    """Run ``work(conn, *args)`` between BEGIN IMMEDIATE and COMMIT (on the database
+    thread): its result, and whether it changed a row (a refusal, say, changes none)."""
     conn.execute("BEGIN IMMEDIATE")
+    before = conn.total_changes
     try:
         result = work(conn, *args)
+        changed = conn.total_changes != before
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return result
+    return result, changed
+
+
+async def _connect(path: str | Path) -> aiosqlite.Connection:
+    """The store's write connection: it leaves checkpoints to the store's own thread."""
+    db = await dbmod.connect(path)
+    try:
+        await db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
+    except BaseException:
+        await db.close()
+        raise
+    return db
 
 
 class StoreBase:
@@ -99,6 +113,7 @@ class StoreBase:
         self._checkpointer: sqlite3.Connection | None = None
         self._checkpointing: asyncio.Task[None] | None = None
         self._checkpointed_at = 0.0  # event loop time of the last checkpoint started
+        self._closing = False
 
     engine = "sqlite"
     sql: Dialect = SQLITE
@@ -112,8 +127,7 @@ class StoreBase:
 
             return cast(Self, await postgres.open_store(cast(Any, cls), str(path)))
         try:
-            db = await dbmod.connect(path)
-            await db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
+            db = await _connect(path)
         except StorageError:
             raise
         except Exception as exc:  # sqlite3 errors name the problem, not the file
@@ -163,6 +177,7 @@ class StoreBase:
     async def close(self) -> None:
         """Close the database connections."""
         self._reader_failed = True  # closed: no point read opens it again
+        self._closing = True  # nor a write that ends meanwhile a checkpoint
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -178,6 +193,8 @@ class StoreBase:
     def _wrote(self) -> None:
         """A write committed: copy the log into the database soon, on a thread of its own."""
         now = asyncio.get_running_loop().time()
+        if self._closing:
+            return
         if self._checkpointing is None and now - self._checkpointed_at >= CHECKPOINT_EVERY:
             self._checkpointed_at = now
             self._checkpointing = asyncio.ensure_future(self._checkpoint())
@@ -217,8 +234,10 @@ class StoreBase:
                 if isinstance(self.fault, DatabaseReadOnly):
                     await self._reopen()  # a file opened read-only stays so until reopened
                 await self._begin()
+                before = self.db.total_changes
                 try:
                     yield self.db
+                    changed = self.db.total_changes != before
                     await self.db.commit()
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back
@@ -226,8 +245,9 @@ class StoreBase:
                     raise
             except (sqlite3.Error, DatabaseFault) as exc:
                 self._raise_fault(exc)
-            self._writes_again()
-            self._wrote()
+            if changed:  # a write that changed nothing says nothing of the file
+                self._writes_again()
+                self._wrote()
 
     def _raise_fault(self, exc: sqlite3.Error | DatabaseFault) -> NoReturn:
         """Raise a failed write's error as the project's fault (logged once), or as it is."""
@@ -257,13 +277,15 @@ class StoreBase:
             try:
                 if isinstance(self.fault, DatabaseReadOnly):
                     await self._reopen()
-                result: T = await self._waiting_out_locks(
+                outcome: tuple[T, bool] = await self._waiting_out_locks(
                     partial(self._on_db_thread, _in_transaction, work, *args)
                 )
+                result, changed = outcome
             except (sqlite3.Error, DatabaseFault) as exc:
                 self._raise_fault(exc)
-            self._writes_again()
-            self._wrote()
+            if changed:  # a write that changed nothing (a refusal) says nothing of the file
+                self._writes_again()
+                self._wrote()
         return result
 
     async def _begin(self) -> None:
@@ -289,7 +311,7 @@ class StoreBase:
 
     async def _reopen(self) -> None:
         """Swap the connection for a new one (reads in flight finish on the old one)."""
-        fresh = await dbmod.connect(self.path)
+        fresh = await _connect(self.path)
         old, self.db = self.db, fresh
         await old.close()
 

@@ -40,7 +40,7 @@ from bot.outbox import answer_once, owed_answer
 from storage import channels as channel_store
 from storage import queues, visibility
 from storage.clock import utc_now
-from storage.commenting import Reason, Refusal, check_edit, check_new
+from storage.commenting import Reason, Refusal, check_edit, check_new, check_text
 from storage.errors import NotFound
 from storage.models import Comment, Visibility
 from storage.text import clean_body
@@ -407,8 +407,16 @@ async def post_comment(
     author = author_of(update)
     if message is None or chat is None or author is None:
         return
+    # What needs no write is answered without one (another program may hold the lock).
+    if await context.store.article_title(article_id) is None:
+        await _no_such_article(update, asked)
+        return
     body = clean_body(text)
     limits, now = context.settings.comment_limits, context.now()
+    refusal = check_text(body, limits)
+    if refusal is not None:
+        await _refuse(update, refusal, article_id, parent_id, quiet)
+        return
 
     def check(conn: Connection) -> Refusal | None:
         return check_new(
@@ -452,23 +460,37 @@ async def post_comment(
         check=check,
         then=None if quiet else claim_confirmation,
     )
-    if posting.title is None and asked is not None:
-        await no_article(update, asked)
-    elif posting.title is None:
-        await reply(update, ARTICLE_GONE)
+    if posting.title is None:  # gone since it was looked up
+        await _no_such_article(update, asked)
     elif posting.refusal is not None:
-        refusal = posting.refusal
-        # Written again as a reply to the refusal, the comment goes where this one went
-        # (in a discussion thread, the thread already says where).
-        again = refusal.reason in (Reason.EMPTY, Reason.TOO_LONG, Reason.TOO_FAST)
-        markup = keyboards.retry_button(article_id, parent_id) if again and not quiet else None
-        await reply(update, refusal_text(refusal), markup)
+        await _refuse(update, posting.refusal, article_id, parent_id, quiet)
     elif owed:
         key, text, markup, claimed = owed[-1]  # the work may have run more than once
         if claimed is not None:
             await answer_once(update, context, key, text, markup, claimed=claimed)
     elif posting.comment is not None and not quiet:  # stored by an earlier handling
         await _confirm(update, context, posting.comment, posting.title)
+
+
+async def _no_such_article(update: Update, asked: str | None) -> None:
+    """The article named (``asked``) does not exist, or the one written about has gone."""
+    if asked is not None:
+        await no_article(update, asked)
+    else:
+        await reply(update, ARTICLE_GONE)
+
+
+async def _refuse(
+    update: Update, refusal: Refusal, article_id: int, parent_id: int | None, quiet: bool
+) -> None:
+    """Say why a comment was not posted; where writing it again can help, a button for it.
+
+    Written again as a reply to the refusal, the comment goes where this one went
+    (in a discussion thread, the thread already says where).
+    """
+    again = refusal.reason in (Reason.EMPTY, Reason.TOO_LONG, Reason.TOO_FAST)
+    markup = keyboards.retry_button(article_id, parent_id) if again and not quiet else None
+    await reply(update, refusal_text(refusal), markup)
 
 
 def _confirmation(comment: Comment, title: str) -> tuple[str, str, InlineKeyboardMarkup]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from bot.offline import OfflineUser
 from storage import Store
 from storage.models import Block, ParsedArticle
 from tests.conftest import ADMIN_ID, Driver, buttons, only_text, outbox_of, sent, texts
+from tests.faults import WriteLock
 from tests.storage.test_jsonl import export_lines, save_lines
 
 TITLE = "Joint Anti-Missile Drills Conclude in Russia"
@@ -410,6 +412,21 @@ async def test_the_same_comment_sent_twice_at_once_is_posted_once(driver: Driver
     assert replies[1].startswith("✅ Comment #")
     stored = await driver.app.bot_data.open_store().all_comments(1)
     assert [c.body for c in stored].count("Said once.") == 1
+
+
+@pytest.mark.sqlite_only("another program's write lock")
+async def test_what_needs_no_write_is_answered_while_another_program_writes(
+    driver: Driver, store: Store, tmp_path: Path
+) -> None:
+    store.write_wait = 0.5  # a posting would wait this long, then apologise
+    ann = driver.api.user("Ann")
+    answers = []
+    with WriteLock(tmp_path / "news.sqlite3"):
+        for text in ("/comment 999 Hello.", "/comment 1 " + "x" * 5000, "/comment 1 \u200b"):
+            answers.append(only_text(await driver.say(ann, ann, text)))
+    assert answers[0] == "No article “999”. Find one with /latest or /search."
+    assert answers[1].startswith("Your comment is 5000 characters; the limit is")
+    assert answers[2].startswith("An empty comment was not posted")
 
 
 async def test_duplicates_are_counted_per_chat_and_not_after_a_delete(driver: Driver) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage import Store
+from storage.connection import WAL_AUTOCHECKPOINT
 from storage.errors import (
     DatabaseBusy,
     DatabaseCorrupt,
@@ -170,3 +171,48 @@ async def test_a_full_file_system_refuses_writes_until_space_is_freed(
         finally:
             await store.close()
     assert len([line for line in fault_lines(caplog) if "disk is full" in line]) == 1
+
+
+async def test_a_write_that_changes_nothing_does_not_say_a_read_only_file_works(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "news.sqlite3"
+    await (await Store.open(path)).close()
+    with read_only(path):
+        store = await Store.open(path)
+        try:
+            with pytest.raises(DatabaseReadOnly):
+                await store.save_user(1, "Ada")
+            # A refusal (here: no such article) is a write that changes nothing: it
+            # commits even on a read-only file, and must not be taken for a recovery.
+            posting = await store.post_comment(
+                article_id=999,
+                parent_id=None,
+                body="Hello.",
+                author="Ada",
+                user_id=1,
+                chat=None,
+                chat_id=1,
+                message_id=1,
+                visibility="public",
+            )
+            assert posting.title is None
+            assert isinstance(store.fault, DatabaseReadOnly)
+        finally:
+            await store.close()
+    assert not [line for line in fault_lines(caplog) if "takes writes again" in line]
+
+
+async def test_a_connection_opened_again_leaves_checkpoints_to_the_store(tmp_path: Path) -> None:
+    path = tmp_path / "news.sqlite3"
+    await (await Store.open(path)).close()
+    with read_only(path):
+        store = await Store.open(path)
+        with pytest.raises(DatabaseReadOnly):
+            await store.save_user(1, "Ada")
+    try:
+        await store.save_user(2, "Bo")  # on a connection opened again
+        pages = (await store.db.execute_fetchall("PRAGMA wal_autocheckpoint"))[0][0]
+        assert pages == WAL_AUTOCHECKPOINT
+    finally:
+        await store.close()
