@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from storage.errors import IngestError
 from storage.importer import sample_path
 from storage.ingest import parse_feed, parse_text
-from storage.ingest.sentences import plain_sentences, split_sentences
+from storage.ingest.sentences import _Segmenter, plain_sentences, split_sentences
 
 CORPUS = Path(__file__).parents[1] / "data" / "feedparser-corpus.tar.gz"
 SEGMENTER = pysbd.Segmenter(language="en", clean=False)
@@ -124,3 +124,44 @@ def test_what_the_fast_path_leaves_to_pysbd() -> None:
         "The U.S. Navy sailed.",
         "It docked.",
     ]
+
+
+def placed_as_pysbd_places_them(text: str) -> None:
+    ours = _Segmenter(language="en", clean=False).segment(text)
+    assert ours == SEGMENTER.segment(text), text
+
+
+@settings(max_examples=1_000)
+@given(st.lists(st.tuples(sentences, endings, st.sampled_from([" ", "  ", "\n", "\t ", ""]))))
+def test_sentences_are_placed_in_the_text_as_pysbd_places_them(
+    parts: list[tuple[str, str, str]],
+) -> None:
+    """Repeated sentences, runs of blank space and sentences inside others included."""
+    text = "".join(sentence + ending + space for sentence, ending, space in parts)
+    placed_as_pysbd_places_them(text)
+    placed_as_pysbd_places_them(text + text)  # every sentence again
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet="Aa1 .\n\u00a0\u2003,-'\"()?!:;Mr", max_size=80))
+def test_any_short_text_is_placed_as_pysbd_places_it(text: str) -> None:
+    placed_as_pysbd_places_them(text)
+
+
+def test_real_paragraphs_are_placed_as_pysbd_places_them() -> None:
+    for text in real_paragraphs():
+        placed_as_pysbd_places_them(text)
+
+
+def test_a_sentence_is_looked_for_past_its_earlier_match_as_pysbd_looks() -> None:
+    """pysbd's pattern finds matches that do not overlap: "aXa" is not found inside
+    "aXaXa" again at 2 once the match at 0 ended before the last sentence did."""
+
+    def places(segmenter: pysbd.Segmenter) -> list[tuple[str, int, int]]:
+        segmenter.original_text = "aXaXa b"
+        spans = segmenter.sentences_with_char_spans(["aXaX", "aXa", "b"])
+        return [(span.sent, span.start, span.end) for span in spans]
+
+    ours = places(_Segmenter(language="en", clean=False))
+    assert ours == places(pysbd.Segmenter(language="en", clean=False))
+    assert ours == [("aXaX", 0, 4), ("b", 6, 7)]
