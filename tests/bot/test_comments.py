@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.app import post_shutdown, post_stop
 from bot.config import Settings
 from bot.offline import OfflineUser
 from storage import Store
@@ -654,9 +655,10 @@ async def test_confirmations_quote_a_very_long_title_shortened(
 async def test_posting_a_comment_is_one_write_on_the_database_thread(
     driver: Driver, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Checks and reads go through indexes on the event loop; the database thread is
-    asked once, to store the comment with the claim of its confirmation. That it was
-    sent is recorded a moment later, with whatever else was sent meanwhile."""
+    """The article and the text are checked on the event loop; the database thread is
+    asked once, to check the limits and store the comment with the claim of its
+    confirmation. That it was sent is recorded a moment later, with whatever else was
+    sent meanwhile."""
     reader = driver.api.user("Reader")
     group = driver.api.group("Hops", supergroup=True)
     await driver.say(group, reader, "/comment 1 warming up")  # the first time opens things
@@ -675,3 +677,16 @@ async def test_posting_a_comment_is_one_write_on_the_database_thread(
     assert len(hops) == 2, hops
     row = await store._one("SELECT state, message_id FROM deliveries WHERE key = 'comment:7'")
     assert row is not None and tuple(row) == ("sent", driver.last_id(group))
+
+
+async def test_a_confirmation_sent_while_the_bot_stops_is_recorded_as_sent(
+    driver: Driver, store: Store
+) -> None:
+    reader = driver.api.user("Reader")
+    await post_stop(driver.app)  # the outbox stops; a handler is still at work
+    assert only_text(await driver.say(reader, reader, "/comment 1 Just in time.")).startswith(
+        "✅ Comment #6"
+    )
+    await post_shutdown(driver.app)
+    row = await store._one("SELECT state, message_id FROM deliveries WHERE key = 'comment:6'")
+    assert row is not None and tuple(row) == ("sent", driver.last_id(reader))
