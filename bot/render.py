@@ -105,8 +105,7 @@ def split_message(lines: Sequence[Line], limit: int = MAX_TEXT) -> list[str]:
             messages.append("\n".join(current).strip("\n"))
         current, size = [], 0
 
-    for line in lines:
-        decoration = utf16_len(line.prefix_plain + line.suffix_plain)
+    for line, (decoration, _) in zip(lines, sizes, strict=True):
         text = line.text
         while True:
             gap = 1 if current else 0

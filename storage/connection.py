@@ -77,6 +77,11 @@ def _in_transaction(conn: Connection, work: Callable[..., T], *args: Any) -> tup
     return result, changed
 
 
+def _file_uri(path: str, mode: str) -> str:
+    """The database file as a URI that opens it only as it is (``mode``: ro or rw)."""
+    return f"file:{urllib.parse.quote(path)}?mode={mode}"
+
+
 async def _connect(path: str | Path) -> aiosqlite.Connection:
     """The store's write connection: it leaves checkpoints to the store's own thread."""
     db = await dbmod.connect(path)
@@ -211,7 +216,7 @@ class StoreBase:
         try:
             if self._checkpointer is None:
                 self._checkpointer = sqlite3.connect(
-                    f"file:{urllib.parse.quote(self.path)}?mode=rw",
+                    _file_uri(self.path, "rw"),
                     uri=True,
                     check_same_thread=False,
                     isolation_level=None,
@@ -345,7 +350,7 @@ class StoreBase:
         if self._reader is None and not self._reader_failed:
             try:
                 reader = sqlite3.connect(
-                    f"file:{urllib.parse.quote(self.path)}?mode=ro",
+                    _file_uri(self.path, "ro"),
                     uri=True,
                     check_same_thread=False,
                 )
