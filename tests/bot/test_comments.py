@@ -690,3 +690,15 @@ async def test_a_confirmation_sent_while_the_bot_stops_is_recorded_as_sent(
     await post_shutdown(driver.app)
     row = await store._one("SELECT state, message_id FROM deliveries WHERE key = 'comment:6'")
     assert row is not None and tuple(row) == ("sent", driver.last_id(reader))
+
+
+async def test_a_comment_names_its_article_by_slug_or_is_told_there_is_none(
+    driver: Driver,
+) -> None:
+    vic = driver.api.user("Vic")
+    posted = only_text(
+        await driver.say(vic, vic, "/comment joint-anti-missile-drills-conclude-in-russia Apt.")
+    )
+    assert posted.startswith(f"✅ Comment #6 posted on “{TITLE}”")
+    missing = only_text(await driver.say(vic, vic, "/comment no-such-story Apt."))
+    assert missing == "No article “no-such-story”. Find one with /latest or /search."
