@@ -233,11 +233,12 @@ async def post_shutdown(app: NewsApp) -> None:
 
 
 async def keep_search_index(app: NewsApp) -> None:
-    """Every second, index for search the comments posted since (a batch is one write)."""
+    """Every second, index for search what waits for it: the comments posted since (a
+    batch is one write)."""
     while True:
         await asyncio.sleep(INDEX_SECONDS)
         try:
-            await app.bot_data.open_store().index_comments()
+            await app.bot_data.open_store().index_waiting()
         except Exception:  # a bad round must not stop the next (search indexes them too)
             log.exception("could not index new comments for search")
 

@@ -312,5 +312,5 @@ async def import_sources(
                 report.add_restored(restored)
                 if progress is not None:
                     progress(len(sources), len(sources), report)
-    await store.index_comments()  # comments from the chat, in an export, wait for search
+    await store.index_waiting()  # comments from the chat, in an export, wait for search
     return report

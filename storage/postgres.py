@@ -484,8 +484,12 @@ class PostgresConnections:
 
     # ------------------------------------------------------------------ search
 
-    async def index_comments(self, batch: int = 0) -> int:
-        """Nothing waits: a comment's ``search`` column is computed as it is stored."""
+    async def index_waiting(self, batch: int = 0) -> int:
+        """Nothing waits: a row's ``search`` column is computed as it is stored."""
+        return 0
+
+    @staticmethod
+    def _index_waiting(conn: Any, batch: int | None) -> int:
         return 0
 
     # The steps of ``SearchQueries._rank_matches`` in PostgreSQL's full-text search:

@@ -27,7 +27,24 @@ _SEARCH_WORD = re.compile(r"\w+", re.UNICODE)
 # A phrase in double quotes, or a word.
 _SEARCH_TERM = re.compile(r'"([^"]*)"|(\w+)', re.UNICODE)
 
-INDEX_BATCH = 5_000  # comments indexed for search in one write
+INDEX_BATCH = 5_000  # articles, and comments, indexed for search in one write
+# The lists of rows waiting for the search index: (list, its key, how they are indexed).
+_WAITING = (
+    (
+        "fts_pending_articles",
+        "article_id",
+        "INSERT INTO articles_fts (rowid, title, body) SELECT id, title, body "
+        "FROM articles_text WHERE id IN "
+        "(SELECT article_id FROM fts_pending_articles WHERE article_id <= ?)",
+    ),
+    (
+        "fts_pending",
+        "comment_id",
+        "INSERT INTO comments_fts (rowid, body) SELECT c.id, c.body "
+        "FROM fts_pending p JOIN comments c ON c.id = p.comment_id "
+        "WHERE p.comment_id <= ? AND c.status = 'visible'",
+    ),
+)
 
 
 def fts_query(words: str) -> str:
@@ -45,45 +62,58 @@ def fts_query(words: str) -> str:
 
 
 class SearchQueries(CommentQueries):
-    """Search, ranked, with snippets; and the comments waiting to be indexed."""
+    """Search, ranked, with snippets; and the articles and comments waiting to be indexed."""
 
     # ------------------------------------------------------------------ search
 
-    async def index_comments(self, batch: int = INDEX_BATCH) -> int:
-        """Index the comments waiting for search (migration 0011); how many there were.
+    async def index_waiting(self, batch: int = INDEX_BATCH) -> int:
+        """Index for search the articles and comments waiting for it (migrations 0011 and
+        0013); how many there were.
 
-        Comments posted through the chat wait here a moment, so that each costs its
-        post no write to the search index: a batch is one write for all of them.
+        A save of articles indexes its own before it commits; comments posted through
+        the chat wait a moment, so that each costs its post no write to the search
+        index: a batch is one write for all of them.
         """
-        if self._point_reader() is not None and "fts_pending" not in self._tables:
-            return 0  # a database kept at an older schema (some tests hold one there)
-        if await self._point_one("SELECT 1 FROM fts_pending WHERE comment_id > 0 LIMIT 1") is None:
-            return 0
+        reader = self._point_reader()
+        lists = [entry for entry in _WAITING if reader is None or entry[0] in self._tables]
+        for table, key, _ in lists:
+            if await self._point_one(f"SELECT 1 FROM {table} WHERE {key} > 0 LIMIT 1"):
+                break
+        else:
+            return 0  # nothing waits (or a database kept at an older schema: some tests)
         total = 0
         while True:
-            done = await self.write_once(self._index_pending, batch)
+            done = await self.write_once(self._index_waiting, batch)
             total += done
             if done < batch:
                 return total
 
     @staticmethod
-    def _index_pending(conn: Connection, batch: int) -> int:
-        row = conn.execute(
-            "SELECT max(comment_id), count(*) FROM "
-            "(SELECT comment_id FROM fts_pending ORDER BY comment_id LIMIT ?)",
-            (batch,),
-        ).fetchone()
-        last, count = row[0], int(row[1])
-        if not count:
-            return 0
-        conn.execute(
-            "INSERT INTO comments_fts (rowid, body) SELECT c.id, c.body "
-            "FROM fts_pending p JOIN comments c ON c.id = p.comment_id "
-            "WHERE p.comment_id <= ? AND c.status = 'visible'",
-            (last,),
-        )
-        conn.execute("DELETE FROM fts_pending WHERE comment_id <= ?", (last,))
-        return count
+    def _index_waiting(conn: Connection, batch: int | None) -> int:
+        """Index up to ``batch`` waiting rows of each list (all with None), in the caller's
+        transaction: one statement for each index. How many rows that was."""
+        present = {
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)",
+                [table for table, _, _ in _WAITING],
+            )
+        }
+        total = 0
+        for table, key, index in _WAITING:
+            if table not in present:
+                continue
+            row = conn.execute(
+                f"SELECT max({key}), count(*) FROM "
+                f"(SELECT {key} FROM {table} ORDER BY {key} LIMIT ?)",
+                (-1 if batch is None else batch,),
+            ).fetchone()
+            last, count = row[0], int(row[1])
+            if count:
+                conn.execute(index, (last,))
+                conn.execute(f"DELETE FROM {table} WHERE {key} <= ?", (last,))
+                total += count
+        return total
 
     async def search(self, words: str, chat_id: int | None, limit: int = 10) -> list[SearchHit]:
         """Articles whose title, body or a comment this chat may see match every word.
@@ -105,7 +135,7 @@ class SearchQueries(CommentQueries):
         if not query:
             return []
         with contextlib.suppress(DatabaseFault):  # a read-only file still answers
-            await self.index_comments()  # the comments of the last moment too
+            await self.index_waiting()  # the comments of the last moment too
         visible, visible_params = rule.where_visible(chat_id, "c")
         params = {"q": query, **visible_params, "n": SEARCH_CANDIDATES}
         ranked = await self._on_db_thread(self._rank_matches, visible, params)

@@ -75,7 +75,7 @@ class Store(SearchQueries):
         again by what the file says, cut or not.
         """
         async with self.transaction():
-            return await self._on_db_thread(self._save, parsed)
+            return await self._on_db_thread(self._save_indexed, parsed)
 
     async def save_articles(
         self, articles: Sequence[ParsedArticle]
@@ -90,6 +90,12 @@ class Store(SearchQueries):
         async with self.transaction():
             return await self._on_db_thread(self._save_each, articles)
 
+    def _save_indexed(self, conn: Connection, parsed: ParsedArticle) -> SaveResult:
+        """One article saved, and what it brought indexed for search."""
+        result = self._save(conn, parsed)
+        self._index_waiting(conn, None)
+        return result
+
     # The writes below run on the database thread, on the sqlite3 connection
     # itself (``_on_db_thread``), inside the caller's transaction: saving an
     # article takes a dozen statements, each far cheaper than a hop to that
@@ -98,7 +104,8 @@ class Store(SearchQueries):
     def _save_each(
         self, conn: Connection, articles: Sequence[ParsedArticle]
     ) -> list[SaveResult | Exception]:
-        """Each article under a savepoint of its own, so it fails alone."""
+        """Each article under a savepoint of its own, so it fails alone; then what they
+        brought is indexed for search, all at once (migration 0013 says why)."""
         results: list[SaveResult | Exception] = []
         for parsed in articles:
             conn.execute("SAVEPOINT article")
@@ -108,6 +115,7 @@ class Store(SearchQueries):
                 conn.execute("ROLLBACK TO article")  # fails if SQLite ended the transaction
                 results.append(exc)
             conn.execute("RELEASE article")
+        self._index_waiting(conn, None)
         return results
 
     def _save(self, conn: Connection, parsed: ParsedArticle) -> SaveResult:

@@ -121,7 +121,7 @@ async def fill(store: Store) -> None:
         ],
     )
     await queues.mark_handled(store, [1001])
-    await store.index_comments()
+    await store.index_waiting()
 
 
 async def write_export(store: Store, path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,18 @@ import pytest
 from storage import Store
 from storage import db as dbmod
 from storage.importer import load_bundled_sample
-from storage.models import Block, ParsedArticle, ParsedComment, SaveResult, SearchHit
+from storage.models import (
+    Block,
+    ParsedArticle,
+    ParsedComment,
+    SaveResult,
+    SearchHit,
+    TimelineEvent,
+)
 from storage.search import RANK_EXACTLY_UP_TO
 
 INDEXED = 9  # the migration that dropped the copies
+WAITING = 13  # the migration after which new articles and comments wait for the index
 WORDS = [
     "harbour",
     "bridge",
@@ -259,7 +268,7 @@ async def test_chat_comments_are_indexed_in_a_batch_whatever_happens_before(
     await store.set_comment_status(deleted, "deleted")
     await store.set_comment_status(shown_again, "hidden")
     await store.set_comment_status(shown_again, "visible")
-    assert await store.index_comments(batch=2) == 5  # in three writes
+    assert await store.index_waiting(batch=2) == 5  # in three writes
     assert await _pending(store) == 0
     await _fts_intact(store)
     for words, found in [
@@ -297,3 +306,75 @@ async def test_search_finds_a_comment_of_the_last_moment(store: Store) -> None:
     assert hit.in_comment
     assert await _pending(store) == 0
     await _fts_intact(store)
+
+
+async def _indexed(store: Store, table: str) -> list[int]:
+    """The rows an FTS5 index holds: it keeps a size record for each."""
+    return [int(row[0]) for row in await store._all(f"SELECT id FROM {table}_docsize ORDER BY id")]
+
+
+@pytest.mark.sqlite_only("FTS5 and the rows waiting for it")
+async def test_a_save_indexes_all_it_brought_before_it_commits(store: Store) -> None:
+    """New articles and comments wait for the index only while their save goes on: an
+    article saved and changed in the same batch is indexed with its last text, one that
+    failed leaves nothing behind, and nothing waits once the save is done."""
+    rng = random.Random(3)
+    impossible = TimelineEvent("2025-01", "fortnight", "x", "x")  # breaks a CHECK constraint
+    changed = replace(article(1, rng), title="Report 1 rewritten about a zeppelin")
+    hidden = replace(
+        article(3, rng), comments=(ParsedComment("Bo", "A hidden harbour.", status="hidden"),)
+    )
+    results = await store.save_articles(
+        [
+            article(1, rng),
+            replace(article(2, rng), timeline=(impossible,)),  # fails alone
+            changed,  # the same source: article 1 again, changed
+            hidden,
+        ]
+    )
+    assert [type(result).__name__ for result in results] == [
+        "SaveResult",
+        "IntegrityError",
+        "SaveResult",
+        "SaveResult",
+    ]
+    assert [result.outcome for result in results if isinstance(result, SaveResult)] == [
+        "new",
+        "updated",
+        "new",
+    ]
+    for waiting in ("fts_pending", "fts_pending_articles"):
+        assert await store._all(f"SELECT * FROM {waiting}") == []
+    article_ids = [int(row[0]) for row in await store._all("SELECT id FROM articles ORDER BY id")]
+    visible = await store._all("SELECT id FROM comments WHERE status = 'visible' ORDER BY id")
+    # Article 1's six comments and the six its new version brought; not the hidden one.
+    assert len(article_ids) == 2 and len(visible) == 12
+    assert await _indexed(store, "articles_fts") == article_ids
+    assert await _indexed(store, "comments_fts") == [int(row[0]) for row in visible]
+    await index_is_sound(store)
+    [hit] = await store.search("zeppelin rewritten", None)
+    assert hit.title == "Report 1 rewritten about a zeppelin"
+    assert await store.search("hidden harbour", None) == []
+    # One article saved on its own is indexed as it commits, too.
+    await store.save_article(article(4, rng))
+    assert len(await _indexed(store, "articles_fts")) == 3
+    assert await store._all("SELECT * FROM fts_pending_articles") == []
+
+
+async def test_the_migration_to_indexing_once_per_save_keeps_every_answer(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = Store(await dbmod.connect(path, upto=WAITING - 1), str(path))
+    try:
+        await fill(old)
+        await old.index_waiting()
+        before = await answers(old)
+        assert sum(len(hits) for hits in before.values()) > 20
+        assert await dbmod.migrate(old.db) == len(dbmod.migrations())
+        assert await answers(old) == before
+        await fill(old)  # the same sources again, and more comments: now they wait
+        await index_is_sound(old)
+        assert await answers(old) != before
+    finally:
+        await old.close()
