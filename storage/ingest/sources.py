@@ -143,8 +143,8 @@ def local_jsonl(name: str) -> Lines | None:
     None for any other source, and for a file that cannot be opened or is not
     text (``load_source`` reports it); a problem met later comes as an error.
     """
-    if is_url(name):
-        return None
+    if is_url(name) or _EXTENSIONS.get(_suffix(name), "jsonl") != "jsonl":
+        return None  # named as another format, which its name decides (``_format``)
     try:
         head = _head(name)
         return _lines(name, head) if _format(name, head, "") == "jsonl" else None
@@ -232,7 +232,7 @@ def _dated(article: ParsedArticle, name: str) -> ParsedArticle:
     if article.published_at is not None:
         return article
     try:
-        moment = Path(name).stat().st_mtime if not is_url(name) else time.time()
+        moment = os.stat(name).st_mtime if not is_url(name) else time.time()
     except OSError:
         return article
     stamp = dt.datetime.fromtimestamp(moment, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -240,14 +240,13 @@ def _dated(article: ParsedArticle, name: str) -> ParsedArticle:
 
 
 def _read(name: str) -> bytes:
-    path = Path(name)
     try:
-        if path.is_dir():
+        if os.path.isdir(name):
             raise IngestError(name, "is a folder; give it to import to read the files in it")
-        size = path.stat().st_size
+        size = os.stat(name).st_size
         if size > MAX_BYTES:
             raise IngestError(name, f"is too large ({size:,} bytes; the limit is {LIMIT})")
-        with path.open("rb") as handle:
+        with open(name, "rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except OSError as error:
         raise _unreadable(name, error) from None
@@ -319,11 +318,16 @@ def _format(name: str, data: bytes, content_type: str) -> Format:
         if suffix in (".txt", ".text") or content_type.startswith("text/plain"):
             return "text"
         return "feed"
-    by_extension = _EXTENSIONS.get(Path(name).suffix.lower())
+    by_extension = _EXTENSIONS.get(_suffix(name))
     if by_extension is not None:
         return by_extension
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     return "feed" if head == b"<" else "jsonl" if head == b"{" else "text"
+
+
+def _suffix(name: str) -> str:
+    """A local file's extension, in lower case ("" for none)."""
+    return os.path.splitext(name)[1].lower()
 
 
 def _decode(name: str, data: bytes) -> str:

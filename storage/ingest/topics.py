@@ -68,6 +68,8 @@ def _names(sentence: str) -> list[tuple[int, str]]:
     run: list[str] = []
     start = 0
     for position, raw in enumerate([*words, ""]):
+        if not run and raw and not raw[0].isupper():
+            continue  # most words: in lower case, outside a name (a word starts as it is cut)
         word = raw.rstrip(".-")
         possessive = word.endswith(_POSSESSIVE)
         if possessive:
