@@ -74,8 +74,14 @@ class SearchQueries(CommentQueries):
         the chat wait a moment, so that each costs its post no write to the search
         index: a batch is one write for all of them.
         """
-        reader = self._point_reader()
-        lists = [entry for entry in _WAITING if reader is None or entry[0] in self._tables]
+        if self._point_reader() is not None:
+            tables = self._tables
+        else:  # no reader (a store opened on a path it was not given): ask the writer
+            tables = {
+                row[0]
+                for row in await self._all("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+        lists = [entry for entry in _WAITING if entry[0] in tables]
         for table, key, _ in lists:
             if await self._point_one(f"SELECT 1 FROM {table} WHERE {key} > 0 LIMIT 1"):
                 break

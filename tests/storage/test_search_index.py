@@ -378,3 +378,18 @@ async def test_the_migration_to_indexing_once_per_save_keeps_every_answer(
         assert await answers(old) != before
     finally:
         await old.close()
+
+
+@pytest.mark.sqlite_only("databases held at SQLite's older schemas")
+@pytest.mark.parametrize("version", [8, 10, 12])
+async def test_search_answers_at_an_older_schema_without_a_point_reader(
+    tmp_path: Path, version: int
+) -> None:
+    """Some tests hold a database at an older schema, through a store given a path that
+    is not the file (so no read-only reader opens): search still answers there."""
+    store = Store(await dbmod.connect(tmp_path / "m.sqlite3", upto=version), "m")
+    try:
+        await store.save_article(article(1, random.Random(1)))
+        assert len(await store.search("report", None)) == 1
+    finally:
+        await store.close()
