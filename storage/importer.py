@@ -21,7 +21,7 @@ from pathlib import Path
 from storage.deployment import Restored, restore_records
 from storage.errors import IngestError
 from storage.ingest import enrich, expand_sources, load_source, parse_text
-from storage.ingest.sources import Validators, is_url, local_jsonl
+from storage.ingest.sources import Parsed, Validators, is_url, local_jsonl, parse_files
 from storage.models import ParsedArticle, SaveResult
 from storage.store import Store
 
@@ -94,34 +94,6 @@ def _next_batch(
 ) -> list[ParsedArticle | IngestError]:
     """The next few parsed articles; runs in a worker thread so the event loop stays free."""
     return list(itertools.islice(items, BATCH))
-
-
-Parsed = list[tuple[str, list[ParsedArticle | IngestError]]]
-
-
-def _parse_files(names: Sequence[str]) -> Parsed:
-    """Every article of a few small files, in order (in a worker process or thread).
-
-    Errors travel as (source, reason, line): an exception with its own
-    constructor does not cross a process boundary as itself.
-    """
-    parsed: Parsed = []
-    for name in names:
-        items: list[ParsedArticle | IngestError] = []
-        for item in load_source(name):
-            if isinstance(item, IngestError):
-                items.append(_Failure(item.source, item.reason, item.line))
-            else:
-                items.append(item)
-        parsed.append((name, items))
-    return parsed
-
-
-class _Failure(IngestError):
-    """An ``IngestError`` that survives pickling (its arguments are its fields)."""
-
-    def __reduce__(self) -> tuple[type[_Failure], tuple[str, str, int | None]]:
-        return (_Failure, (self.source, self.reason, self.line))
 
 
 def _small_file(name: str) -> bool:
@@ -237,11 +209,11 @@ async def import_sources(
         nonlocal pool
         if pool is not None:
             try:
-                return loop.run_in_executor(pool, _parse_files, names)
+                return loop.run_in_executor(pool, parse_files, names)
             except BrokenProcessPool:  # a worker died: the rest is parsed here
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = None
-        return asyncio.ensure_future(asyncio.to_thread(_parse_files, names))
+        return asyncio.ensure_future(asyncio.to_thread(parse_files, names))
 
     # Runs of small files are parsed ahead, a chunk at a time, up to AHEAD chunks.
     chunks: dict[int, tuple[list[str], asyncio.Future[Parsed]]] = {}
@@ -276,7 +248,7 @@ async def import_sources(
                 try:
                     parsed = await parsing
                 except BrokenProcessPool:  # a worker died (killed, out of memory): here then
-                    parsed = await asyncio.to_thread(_parse_files, files)
+                    parsed = await asyncio.to_thread(parse_files, files)
                 for source, items in parsed:
                     parse_ahead()
                     await importer.add(source, items)

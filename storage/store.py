@@ -62,6 +62,11 @@ from storage.search import SearchQueries
 EXPORT_BATCH = 200
 
 
+class _ArticleFailed(Exception):
+    """An article of a batch saved all at once failed: the batch is saved again, each
+    article under a savepoint of its own, so that it fails alone."""
+
+
 class Store(SearchQueries):
     """Everything the bot and the CLI read from and write to the corpus."""
 
@@ -82,11 +87,18 @@ class Store(SearchQueries):
     ) -> list[SaveResult | Exception]:
         """Save several articles as ``save_article`` would, in one transaction.
 
-        Each article has a savepoint of its own, so one that fails is rolled
-        back alone and comes back as its exception, in its place; the others
-        are saved. (Up to a few hundred at a time: the write lock is held.)
-        A fault of the whole transaction (the file full or read-only) is raised.
+        One that fails is rolled back alone and comes back as its exception, in
+        its place; the others are saved. They are first saved all at once, with
+        no savepoint (SQLite's statements cost a third more while one is open);
+        if one fails, all are rolled back and saved again, each under a
+        savepoint of its own. (Up to a few hundred at a time: the write lock is
+        held.) A fault of the whole transaction (the file full or read-only) is
+        raised.
         """
+        try:  # all of them at once, as nearly always: statements cost less with no savepoint
+            return await self.write_once(self._save_all, articles)
+        except _ArticleFailed:
+            pass  # rolled back: each article again, under a savepoint of its own
         async with self.transaction():
             return await self._on_db_thread(self._save_each, articles)
 
@@ -100,6 +112,20 @@ class Store(SearchQueries):
     # itself (``_on_db_thread``), inside the caller's transaction: saving an
     # article takes a dozen statements, each far cheaper than a hop to that
     # thread and back.
+
+    def _save_all(
+        self, conn: Connection, articles: Sequence[ParsedArticle]
+    ) -> list[SaveResult | Exception]:
+        """Every article in the caller's transaction, or ``_ArticleFailed`` at the first
+        that fails (the caller rolls them all back); then indexed for search."""
+        results: list[SaveResult | Exception] = []
+        for parsed in articles:
+            try:
+                results.append(self._save(conn, parsed))
+            except Exception as exc:
+                raise _ArticleFailed from exc
+        self._index_waiting(conn, None)
+        return results
 
     def _save_each(
         self, conn: Connection, articles: Sequence[ParsedArticle]

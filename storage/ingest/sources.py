@@ -137,6 +137,36 @@ def load_source(
         yield IngestError(name, f"could not be imported ({type(error).__name__}: {error})"[:300])
 
 
+# What a worker process parses: (file, its articles and errors), for each file.
+Parsed = list[tuple[str, list[ParsedArticle | IngestError]]]
+
+
+def parse_files(names: Sequence[str]) -> Parsed:
+    """Every article of a few small files, in order (in a worker process or a thread).
+
+    Errors travel as (source, reason, line): an exception with its own
+    constructor does not cross a process boundary as itself. This module and
+    those it imports hold no database code, so a worker starts without it.
+    """
+    parsed: Parsed = []
+    for name in names:
+        items: list[ParsedArticle | IngestError] = []
+        for item in load_source(name):
+            if isinstance(item, IngestError):
+                items.append(_Failure(item.source, item.reason, item.line))
+            else:
+                items.append(item)
+        parsed.append((name, items))
+    return parsed
+
+
+class _Failure(IngestError):
+    """An ``IngestError`` that survives pickling (its arguments are its fields)."""
+
+    def __reduce__(self) -> tuple[type[_Failure], tuple[str, str, int | None]]:
+        return (_Failure, (self.source, self.reason, self.line))
+
+
 def local_jsonl(name: str) -> Lines | None:
     """The numbered lines of a local JSON Lines file (an export), read as they are used.
 
