@@ -234,7 +234,7 @@ async def run_import(texts: str, target: str, mode: str) -> None:
     store = await Store.open(target)
     options: dict[str, int] = {"batch_size": 1, "workers": 0} if mode == "slow" else {}
     started = time.perf_counter()
-    report = await import_sources(store, [texts], **options)
+    report = await import_sources(store, [texts], deployment=True, **options)  # as the CLI
     elapsed = time.perf_counter() - started
     await store.close()
     own = resource.getrusage(resource.RUSAGE_SELF)

@@ -99,6 +99,10 @@ class StoreBase:
     several_workers = False
     """Whether several processes may share this database (claims then say who does what)."""
 
+    batches_at_once = True
+    """Whether a batch of articles is first saved all at once, and article by article only
+    if one fails: a rolled-back attempt must leave the ids as they were."""
+
     def __init__(self, db: aiosqlite.Connection, path: str) -> None:
         self.db = db
         self.path = path

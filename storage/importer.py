@@ -21,7 +21,14 @@ from pathlib import Path
 from storage.deployment import Restored, restore_records
 from storage.errors import IngestError
 from storage.ingest import enrich, expand_sources, load_source, parse_text
-from storage.ingest.sources import Parsed, Validators, is_url, local_jsonl, parse_files
+from storage.ingest.sources import (
+    Parsed,
+    Validators,
+    could_be_jsonl,
+    is_url,
+    local_jsonl,
+    parse_files,
+)
 from storage.models import ParsedArticle, SaveResult
 from storage.store import Store
 
@@ -276,8 +283,10 @@ async def import_sources(
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     if deployment:
-        for name in sources:
-            lines = await asyncio.to_thread(local_jsonl, name) if isinstance(name, str) else None
+        for name in sources:  # a folder of text files asks no thread to look at each
+            if not (isinstance(name, str) and could_be_jsonl(name)):
+                continue
+            lines = await asyncio.to_thread(local_jsonl, name)
             if lines is None:
                 continue
             async for restored in restore_records(store, lines, str(name)):

@@ -366,6 +366,7 @@ class PostgresConnections:
     # ------------------------------------------------------------------ workers
 
     several_workers = True
+    batches_at_once = False  # a sequence keeps the ids a rolled-back attempt took
 
     def gone(self, column: str) -> str:
         """SQL: the worker named in ``column`` holds its lock no more (or none is named)."""

@@ -28,6 +28,7 @@ from storage import visibility as rule
 from storage.clock import utc_now
 from storage.errors import (
     StorageError,
+    database_fault,
 )
 from storage.limits import within_limits
 from storage.models import (
@@ -95,10 +96,11 @@ class Store(SearchQueries):
         held.) A fault of the whole transaction (the file full or read-only) is
         raised.
         """
-        try:  # all of them at once, as nearly always: statements cost less with no savepoint
-            return await self.write_once(self._save_all, articles)
-        except _ArticleFailed:
-            pass  # rolled back: each article again, under a savepoint of its own
+        if self.batches_at_once:  # as nearly always: statements cost less with no savepoint
+            try:
+                return await self.write_once(self._save_all, articles)
+            except _ArticleFailed:
+                pass  # rolled back: each article again, under a savepoint of its own
         async with self.transaction():
             return await self._on_db_thread(self._save_each, articles)
 
@@ -123,6 +125,8 @@ class Store(SearchQueries):
             try:
                 results.append(self._save(conn, parsed))
             except Exception as exc:
+                if database_fault(exc, self.path) is not None:
+                    raise  # the file's fault, not the article's: raised as a DatabaseFault
                 raise _ArticleFailed from exc
         self._index_waiting(conn, None)
         return results
@@ -138,6 +142,8 @@ class Store(SearchQueries):
             try:
                 results.append(self._save(conn, parsed))
             except Exception as exc:  # this article only: the others still land
+                if database_fault(exc, self.path) is not None:
+                    raise  # the file's fault, not the article's: raised as a DatabaseFault
                 conn.execute("ROLLBACK TO article")  # fails if SQLite ended the transaction
                 results.append(exc)
             conn.execute("RELEASE article")

@@ -167,14 +167,20 @@ class _Failure(IngestError):
         return (_Failure, (self.source, self.reason, self.line))
 
 
+def could_be_jsonl(name: str) -> bool:
+    """Whether a source may be a local JSON Lines file, without reading it: a URL is
+    not, nor a file named as another format (its name decides, ``_format``)."""
+    return not is_url(name) and _EXTENSIONS.get(_suffix(name), "jsonl") == "jsonl"
+
+
 def local_jsonl(name: str) -> Lines | None:
     """The numbered lines of a local JSON Lines file (an export), read as they are used.
 
     None for any other source, and for a file that cannot be opened or is not
     text (``load_source`` reports it); a problem met later comes as an error.
     """
-    if is_url(name) or _EXTENSIONS.get(_suffix(name), "jsonl") != "jsonl":
-        return None  # named as another format, which its name decides (``_format``)
+    if not could_be_jsonl(name):
+        return None
     try:
         head = _head(name)
         return _lines(name, head) if _format(name, head, "") == "jsonl" else None

@@ -18,6 +18,7 @@ from storage.errors import (
     DatabaseMissing,
     DatabaseReadOnly,
 )
+from storage.models import Block, ParsedArticle, SaveResult
 from tests.faults import (
     WriteLock,
     damage_page,
@@ -115,6 +116,53 @@ async def test_a_read_only_file_refuses_writes_and_takes_them_once_writable(
     finally:
         await store.close()
     assert len([line for line in fault_lines(caplog) if "read-only" in line]) == 1
+
+
+def long_articles() -> list[ParsedArticle]:
+    return [
+        ParsedArticle(
+            title=f"Long {n}",
+            blocks=(Block("paragraph", "word " * 20_000),),
+            source_key=f"long:{n}",
+            summary="",
+            timeline=(),
+        )
+        for n in range(3)
+    ]
+
+
+async def test_a_batch_of_articles_meets_a_full_database_as_one_fault(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An article that finds the file full is no bad article: the batch raises the fault,
+    told once, keeps nothing, and goes through once there is room."""
+    caplog.set_level(logging.INFO, logger="storage.store")
+    await fill_up(store.db)
+    with pytest.raises(DatabaseFull):
+        await store.save_articles(long_articles())
+    assert await store.article_count() == 0
+    await make_room(store.db)
+    saved = await store.save_articles(long_articles())
+    assert all(isinstance(result, SaveResult) for result in saved)
+    assert fault_lines(caplog) == [
+        f"database {tmp_path / 'news.sqlite3'}: the disk is full (database or disk is full); "
+        "writes are refused until that clears",
+        f"database {tmp_path / 'news.sqlite3'} takes writes again",
+    ]
+
+
+async def test_a_batch_of_articles_on_a_read_only_file_raises_the_fault(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "news.sqlite3"
+    await (await Store.open(path)).close()
+    with read_only(path):
+        store = await Store.open(path)
+        try:
+            with pytest.raises(DatabaseReadOnly):
+                await store.save_articles(long_articles())
+        finally:
+            await store.close()
 
 
 async def test_verify_names_a_read_only_file(tmp_path: Path) -> None:

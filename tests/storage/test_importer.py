@@ -175,6 +175,22 @@ async def test_one_bad_article_in_a_batch_fails_alone(store: Store) -> None:
     assert isinstance(again, SaveResult) and again.outcome == "new"
 
 
+async def test_a_batch_with_a_bad_article_numbers_the_rest_as_saving_one_by_one_does(
+    store: Store,
+) -> None:
+    """The batch's first attempt, all at once, is rolled back when one fails: the ids it
+    took are given again (on PostgreSQL, whose sequences keep them, there is no such try)."""
+    impossible = TimelineEvent("2025-01", "fortnight", "x", "x")  # breaks a CHECK constraint
+    results = await store.save_articles(
+        [article(1), article(2), article(3, timeline=(impossible,)), article(4)]
+    )
+    ids = [result.article_id for result in results if isinstance(result, SaveResult)]
+    # One by one: 1, 2, then 3 again on SQLite; PostgreSQL's sequence has given 3 away.
+    assert ids == [1, 2, 3 if store.engine == "sqlite" else 4]
+    comments = await store._all("SELECT id FROM comments ORDER BY id")
+    assert [int(row[0]) for row in comments] == [1, 2, 3]
+
+
 async def test_a_feed_link_holding_a_control_character_is_no_link(
     store: Store, tmp_path: Path
 ) -> None:
