@@ -40,8 +40,10 @@ _WAITING = (
     (
         "fts_pending",
         "comment_id",
+        # CROSS JOIN: the list drives, each comment found by its id (as a JOIN, SQLite
+        # walks every comment up to the last one waiting, a million on a large corpus).
         "INSERT INTO comments_fts (rowid, body) SELECT c.id, c.body "
-        "FROM fts_pending p JOIN comments c ON c.id = p.comment_id "
+        "FROM fts_pending p CROSS JOIN comments c ON c.id = p.comment_id "
         "WHERE p.comment_id <= ? AND c.status = 'visible'",
     ),
 )

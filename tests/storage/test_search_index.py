@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from storage.models import (
     SearchHit,
     TimelineEvent,
 )
-from storage.search import RANK_EXACTLY_UP_TO
+from storage.search import _WAITING, RANK_EXACTLY_UP_TO
 
 INDEXED = 9  # the migration that dropped the copies
 WAITING = 13  # the migration after which new articles and comments wait for the index
@@ -393,3 +394,15 @@ async def test_search_answers_at_an_older_schema_without_a_point_reader(
         assert len(await store.search("report", None)) == 1
     finally:
         await store.close()
+
+
+@pytest.mark.sqlite_only("SQLite's query plans")
+async def test_indexing_looks_up_each_waiting_row_and_walks_no_table(store: Store) -> None:
+    """The waiting lists drive the statements that index them: an article or a comment
+    is found by its id, never by walking the table up to the last one waiting."""
+    await load_bundled_sample(store)
+    for _, _, statement in _WAITING:
+        plan = [str(row[3]) for row in await store._all(f"EXPLAIN QUERY PLAN {statement}", (9,))]
+        for step in plan:
+            assert not re.match(r"SCAN (articles|comments|a|c)\b", step), plan
+            assert "(rowid<" not in step or re.match(r"SEARCH (p|fts_pending\w*) ", step), plan
