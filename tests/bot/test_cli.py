@@ -7,6 +7,7 @@ import io
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -392,3 +393,15 @@ def test_export_into_a_closed_pipe_stops_quietly(
     monkeypatch.setattr(sys, "stdout", ClosedPipe())
     assert main(["export"]) == 1
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("module", ["bot.command", "storage.ingest.sources"])
+def test_an_import_worker_starts_without_the_bot_or_the_database_code(module: str) -> None:
+    """Each process an import starts runs the command's script again, then parses with
+    ``storage.ingest.sources``: neither may load the CLI, the store or Telegram."""
+    heavy = ("bot.__main__", "storage.store", "aiosqlite", "telegram")
+    code = f"import sys, {module}; print([m for m in {heavy!r} if m in sys.modules])"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
