@@ -115,51 +115,17 @@ def _event(row: Row) -> TimelineEvent:
     )
 
 
-def _comment(row: Row, depth: int = 0) -> Comment:
+def _comment(row: Row) -> Comment:
     """A comment from a row of ``_COMMENT_COLUMNS``, read by position (by name, each
     column is looked for among the names: pages of comments read many)."""
-    (
-        comment_id,
-        article_id,
-        parent_id,
-        _root_id,
-        _seq,
-        author,
-        user_id,
-        origin,
-        chat_id,
-        message_id,
-        visibility,
-        body,
-        created_at,
-        edited_at,
-        status,
-        import_key,
-        seen_in,
-    ) = row
-    return Comment(
-        comment_id,
-        article_id,
-        parent_id,
-        author,
-        user_id,
-        origin,
-        chat_id,
-        message_id,
-        visibility,
-        body,
-        created_at,
-        edited_at,
-        status,
-        depth,
-        import_key,
-        seen_in,
-    )
+    return Comment(*row)
 
 
+# A comment's columns, in the order of ``Comment``'s fields; its depth is where a page
+# shows it, not stored: 0 as read.
 _COMMENT_COLUMNS = (
-    "id, article_id, parent_id, root_id, seq, author, user_id, origin, chat_id, message_id, "
-    "visibility, body, created_at, edited_at, status, import_key, seen_in"
+    "id, article_id, parent_id, author, user_id, origin, chat_id, message_id, "
+    "visibility, body, created_at, edited_at, status, 0 AS depth, import_key, seen_in"
 )
 # What every chat counts is kept by triggers; a group adds its own on the fly.
 _VISIBLE_COUNT = f"""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import aiosqlite
@@ -12,7 +12,8 @@ from storage import Store
 from storage.db import migrations, schema_version
 from storage.errors import NotFound, StorageError
 from storage.importer import load_bundled_sample
-from storage.models import Block, ParsedArticle, ParsedComment, TimelineEvent
+from storage.models import Block, Comment, ParsedArticle, ParsedComment, TimelineEvent
+from storage.rows import _COMMENT_COLUMNS
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, postgres_schema
 
 ARTICLE = ParsedArticle(
@@ -464,3 +465,9 @@ async def test_a_backup_of_postgresql_names_the_tools_that_make_one(tmp_path: Pa
         finally:
             await store.close()
     assert not (tmp_path / "copy.sqlite3").exists()
+
+
+def test_a_comments_columns_follow_its_fields() -> None:
+    """Comments are read by position: the columns are its fields, in order."""
+    columns = [column.split()[-1] for column in _COMMENT_COLUMNS.split(",")]
+    assert columns == [field.name for field in fields(Comment)]
