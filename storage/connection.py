@@ -197,7 +197,9 @@ class StoreBase:
     # Checkpoints off the write path.
 
     def _wrote(self) -> None:
-        """A write committed: copy the log into the database soon, on a thread of its own."""
+        """A write changed the file: it takes writes again (if it did not), and its log
+        is copied into the database soon, on a thread of its own."""
+        self._writes_again()
         now = asyncio.get_running_loop().time()
         if self._closing:
             return
@@ -252,7 +254,6 @@ class StoreBase:
             except (sqlite3.Error, DatabaseFault) as exc:
                 self._raise_fault(exc)
             if changed:  # a write that changed nothing says nothing of the file
-                self._writes_again()
                 self._wrote()
 
     def _raise_fault(self, exc: sqlite3.Error | DatabaseFault) -> NoReturn:
@@ -290,7 +291,6 @@ class StoreBase:
             except (sqlite3.Error, DatabaseFault) as exc:
                 self._raise_fault(exc)
             if changed:  # a write that changed nothing (a refusal) says nothing of the file
-                self._writes_again()
                 self._wrote()
         return result
 
