@@ -49,6 +49,20 @@ _WAITING = (
 )
 
 
+def _waiting_lists(conn: Connection) -> list[tuple[str, str, str]]:
+    """The lists of ``_WAITING`` this database has (an older schema lacks some)."""
+    names = [table for table, _, _ in _WAITING]
+    present = {
+        row[0]
+        for row in conn.execute(
+            f"SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
+            f"({', '.join('?' * len(names))})",
+            names,
+        )
+    }
+    return [entry for entry in _WAITING if entry[0] in present]
+
+
 def fts_query(words: str) -> str:
     """Turn what a reader typed into a safe FTS5 query: every word must occur.
 
@@ -77,13 +91,9 @@ class SearchQueries(CommentQueries):
         index: a batch is one write for all of them.
         """
         if self._point_reader() is not None:
-            tables = self._tables
+            lists = [entry for entry in _WAITING if entry[0] in self._tables]
         else:  # no reader (a store opened on a path it was not given): ask the writer
-            tables = {
-                row[0]
-                for row in await self._all("SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
-        lists = [entry for entry in _WAITING if entry[0] in tables]
+            lists = await self._on_db_thread(_waiting_lists)
         for table, key, _ in lists:
             if await self._point_one(f"SELECT 1 FROM {table} WHERE {key} > 0 LIMIT 1"):
                 break
@@ -100,17 +110,8 @@ class SearchQueries(CommentQueries):
     def _index_waiting(conn: Connection, batch: int | None) -> int:
         """Index up to ``batch`` waiting rows of each list (all with None), in the caller's
         transaction: one statement for each index. How many rows that was."""
-        present = {
-            row[0]
-            for row in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)",
-                [table for table, _, _ in _WAITING],
-            )
-        }
         total = 0
-        for table, key, index in _WAITING:
-            if table not in present:
-                continue
+        for table, key, index in _waiting_lists(conn):
             row = conn.execute(
                 f"SELECT max({key}), count(*) FROM "
                 f"(SELECT {key} FROM {table} ORDER BY {key} LIMIT ?)",
