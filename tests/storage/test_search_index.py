@@ -375,8 +375,15 @@ async def test_the_migration_to_indexing_once_per_save_keeps_every_answer(
         assert await dbmod.migrate(old.db) == len(dbmod.migrations())
         assert await answers(old) == before
         await fill(old)  # the same sources again, and more comments: now they wait
+        await old.save_article(article(500, random.Random(2)))  # and a new article
+        await old.index_waiting()
         await index_is_sound(old)
         assert await answers(old) != before
+        # Every article and every visible comment is in the index, and nothing else.
+        articles = await old._all("SELECT id FROM articles ORDER BY id")
+        visible = await old._all("SELECT id FROM comments WHERE status = 'visible' ORDER BY id")
+        assert await _indexed(old, "articles_fts") == [int(row[0]) for row in articles]
+        assert await _indexed(old, "comments_fts") == [int(row[0]) for row in visible]
     finally:
         await old.close()
 
